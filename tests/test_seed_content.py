@@ -11,8 +11,9 @@ import itertools
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -464,10 +465,10 @@ def test_scenarios(data, template_codes):
 
 def test_capabilities(data):
     layers = data["capabilities"]["layer"]
-    assert [l["code"] for l in layers] == ["front", "middle", "back"]
-    caps = [c["code"] for l in layers for c in l["capability"]]
+    assert [layer["code"] for layer in layers] == ["front", "middle", "back"]
+    caps = [c["code"] for layer in layers for c in layer["capability"]]
     assert len(caps) == 10 and len(set(caps)) == 10
-    assert all(l["capability"] for l in layers)
+    assert all(layer["capability"] for layer in layers)
     pms = {p["code"]: p for p in data["capabilities"]["process_metric"]}
     assert set(pms) == {"mau", "repurchase", "nps", "churn", "satisfaction", "clv"}
     assert pms["nps"]["target"] == 70 and pms["nps"]["op"] == ">"

@@ -1,0 +1,1 @@
+"""Declarative playbook content (content/*.toml) and the demo-data builder (demo/)."""
