@@ -1,6 +1,8 @@
 """SQLModel tables, one module per domain. Importing this package registers every table
-on `SQLModel.metadata` (Alembic and `create_all` rely on that)."""
+on `SQLModel.metadata` (Alembic and the tests rely on that)."""
 
-from models import audit, org, pilot  # noqa: F401
+import importlib
+import pkgutil
 
-__all__ = ["audit", "org", "pilot"]
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlmodel import SQLModel
 
 import models  # noqa: F401
 from portal import db, schema, settings
@@ -32,13 +34,21 @@ def _pg_engine(schema_name: str):
                          max_overflow=60)
 
 
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path):
-    """An empty, migrated database with the seed content loaded."""
-    if request.param == "sqlite":
-        eng = db.make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+@contextmanager
+def _database(backend: str, tmp_path: Path, *, migrations_only: bool):
+    """A fresh database: migrated to head, seed content loaded. Unless `migrations_only`,
+    tables of models whose migration is not written yet are created too, so a feature can
+    be developed before its migration (test_schema proves every model is migrated)."""
+
+    def prepare(eng) -> None:
         schema.upgrade(eng)
+        if not migrations_only:
+            SQLModel.metadata.create_all(eng)
         loader.load_all(eng)
+
+    if backend == "sqlite":
+        eng = db.make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+        prepare(eng)
         yield eng
         eng.dispose()
         return
@@ -50,14 +60,27 @@ def engine(request, tmp_path):
         conn.execute(text(f'CREATE SCHEMA "{name}"'))
     eng = _pg_engine(name)
     try:
-        schema.upgrade(eng)
-        loader.load_all(eng)
+        prepare(eng)
         yield eng
     finally:
         eng.dispose()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path):
+    """An empty database with the seed content, on SQLite and (if configured) PostgreSQL."""
+    with _database(request.param, tmp_path, migrations_only=False) as eng:
+        yield eng
+
+
+@pytest.fixture(params=BACKENDS)
+def migrated_engine(request, tmp_path):
+    """Like `engine`, but built by the Alembic migrations alone."""
+    with _database(request.param, tmp_path, migrations_only=True) as eng:
+        yield eng
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +91,7 @@ def demo_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     eng = db.make_engine(f"sqlite:///{path}")
     schema.upgrade(eng)
+    SQLModel.metadata.create_all(eng)
     loader.load_all(eng)
     demo.build(eng)
     with eng.connect() as conn:

@@ -6,8 +6,8 @@ from portal import schema
 from seed import loader
 
 
-def test_migrated_schema_matches_models(engine):
-    assert schema.pending_differences(engine) == []
+def test_migrated_schema_matches_models(migrated_engine):
+    assert schema.pending_differences(migrated_engine) == []
 
 
 def _fingerprint(engine) -> dict[str, list]:
@@ -19,12 +19,12 @@ def _fingerprint(engine) -> dict[str, list]:
     return out
 
 
-def test_init_twice_changes_nothing(engine):
-    before = _fingerprint(engine)
-    schema.upgrade(engine)
-    loader.load_all(engine)
-    assert _fingerprint(engine) == before
-    assert schema.current_revision(engine) is not None
+def test_init_twice_changes_nothing(migrated_engine):
+    before = _fingerprint(migrated_engine)
+    schema.upgrade(migrated_engine)
+    assert loader.load_all(migrated_engine) == []
+    assert _fingerprint(migrated_engine) == before
+    assert schema.current_revision(migrated_engine) is not None
 
 
 def test_sqlite_connections_are_configured(tmp_path):
