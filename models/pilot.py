@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 from pydantic import Field as InputField
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 DEFAULT_CAP_FEN = 100_000 * 100  # the guide's MVP envelope: < ¥100,000
@@ -43,6 +44,19 @@ class Pilot(SQLModel, table=True):
 class PilotCoach(SQLModel, table=True):
     pilot_id: int = Field(foreign_key="pilot.id", primary_key=True)
     user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
+
+
+class PilotTarget(SQLModel, table=True):
+    """A stage target: metric (or rate) code, pilot week (1-based; 0 = whole pilot), value.
+    Money targets are in yuan, rates are fractions (as in the content files)."""
+
+    __table_args__ = (UniqueConstraint("pilot_id", "metric", "week"),)
+    id: int | None = Field(default=None, primary_key=True)
+    pilot_id: int = Field(foreign_key="pilot.id", index=True)
+    metric: str = Field(max_length=40)
+    week: int = 0
+    value: float
+    source: str = Field(default="manual", max_length=20)  # package | manual
 
 
 class PilotInput(BaseModel):

@@ -1,0 +1,1 @@
+"""Excel and Markdown builders: pure functions from data to bytes."""
