@@ -1,0 +1,170 @@
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from portal import clock, pilots, sop, sop_items, sop_views, web
+
+actor = web.page("checklist")
+
+
+def show_warnings() -> None:
+    for w in st.session_state.pop("sop_warnings", []):
+        st.warning(web.t(w["key"], **w["params"]))
+
+
+def saved(result) -> None:  # noqa: ANN001
+    """After a write: keep the service's warnings for the next run, then rerun."""
+    if result:
+        if isinstance(result, dict):
+            st.session_state["sop_warnings"] = result.get("warnings", [])
+            if result.get("changed") is False and "status" in result:
+                st.toast(web.t("sop.msg.no_change"))
+        st.rerun()
+
+
+choices = web.load(pilots.pilot_choices)
+if not choices:
+    st.info(web.t("sop.no_pilots"))
+    st.stop()
+pilot_id = st.selectbox(web.t("sop.pilot"), list(choices), format_func=choices.get, key="cl_pilot")
+show_warnings()
+data = web.load(sop_views.pilot_checklist, pilot_id=pilot_id)
+items, groups, overall = data["items"], data["groups"], data["overall"]
+
+if items.empty:
+    st.info(web.t("sop.empty"))
+    if data["can_edit"] and st.button(web.t("sop.instantiate"), type="primary", icon=":material/playlist_add:",
+                                      key="sop_instantiate"):
+        saved(web.save(sop.instantiate, success=web.t("sop.msg.instantiated"), pilot_id=pilot_id,
+                       template_codes=list(sop.BASE_TEMPLATES)))
+    st.stop()
+
+# ---- progress overview
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(web.t("sop.metric.done"), f"{overall['done']}/{overall['total'] - overall['skipped']}")
+c2.metric(web.t("sop.metric.overdue"), overall["overdue"])
+c3.metric(web.t("sop.metric.skipped"), overall["skipped"])
+c4.metric(web.t("sop.metric.rate"), f"{overall['rate']:.0%}")
+st.progress(overall["rate"], text=web.t("sop.overall"))
+
+# ---- timeline: planned vs done over the pilot window
+tl = data["timeline"]
+fig = go.Figure()
+fig.add_trace(go.Scatter(x=tl["date"], y=tl["planned"], name=web.t("sop.chart.planned"), line_shape="hv"))
+fig.add_trace(go.Scatter(x=tl["date"], y=tl["done"], name=web.t("sop.chart.done"), line_shape="hv",
+                         fill="tozeroy"))
+for day, label in ((data["pilot"]["start_date"], "sop.chart.start"), (data["pilot"]["end_date"], "sop.chart.end"),
+                   (clock.today(), "sop.chart.today")):
+    fig.add_shape(type="line", x0=day.isoformat(), x1=day.isoformat(), y0=0, y1=1, yref="paper",
+                  line={"dash": "dot", "width": 1, "color": "gray"})
+    fig.add_annotation(x=day.isoformat(), y=1, yref="paper", text=web.t(label), showarrow=False, yanchor="bottom")
+fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title=web.t("sop.chart.title"),
+                  yaxis_title=web.t("sop.chart.items"), legend={"orientation": "h"})
+st.plotly_chart(fig, width="stretch")
+
+# ---- items by rollout step / template
+COLUMNS = ["title", "due_date", "status", "overdue", "owner_role", "assignee", "done_by", "done_at", "evidence_note"]
+def group_head(g) -> str:  # noqa: ANN001
+    if g.group_kind == "step":
+        return web.t("sop.group.step", n=g.group_no, name=g.group_name)
+    return g.group_name if g.group_kind == "template" else web.t("sop.group.other")
+
+
+st.subheader(web.t("sop.by_step"))
+grid = st.columns(3)
+for n, g in enumerate(groups.itertuples()):
+    badge = web.t("sop.group.overdue", n=g.overdue) if g.overdue else ""
+    grid[n % 3].progress(g.rate, text=f"{group_head(g)} · {g.done}/{g.total - g.skipped} {badge}")
+
+for g in groups.itertuples():
+    badge = web.t("sop.group.overdue", n=g.overdue) if g.overdue else ""
+    with st.expander(f"{group_head(g)} · {g.done}/{g.total - g.skipped} {badge}", expanded=bool(g.overdue)):
+        rows = items[items["group_key"] == g.group_key][COLUMNS]
+        rows = rows.assign(status=rows["status"].map(lambda s: web.t(f"sop.status.{s}")),
+                           owner_role=rows["owner_role"].map(lambda r: web.t(f"role.{r}")),
+                           overdue=rows["overdue"].map(lambda o: "⚠️" if o else ""))
+        st.dataframe(rows, hide_index=True, width="stretch",
+                     column_config={c: web.t(f"sop.col.{c}") for c in COLUMNS}
+                     | {"done_at": st.column_config.DatetimeColumn(web.t("sop.col.done_at"), format="MM-DD HH:mm")})
+
+# ---- work on one item
+actable = items[items["can_act"]].sort_values(["overdue", "due_date"], ascending=[False, True], kind="stable")
+actable = pd.concat([actable[actable["status"].isin(sop.OPEN)], actable[~actable["status"].isin(sop.OPEN)]])
+if actable.empty:
+    st.caption(web.t("sop.read_only"))
+    st.stop()
+st.subheader(web.t("sop.act.title"))
+labels = {int(r.id): f"{r.due_date:%m-%d} · {r.title}" for r in actable.itertuples()}
+item_id = st.selectbox(web.t("sop.act.item"), list(labels), format_func=labels.get, key=f"cl_item_{pilot_id}")
+item = actable[actable["id"] == item_id].iloc[0]
+st.text(item["detail"])
+st.caption(web.t("sop.act.state", status=web.t(f"sop.status.{item['status']}"), due=item["due_date"].isoformat(),
+                 owner=web.t(f"role.{item['owner_role']}")))
+if item["reason"]:
+    st.text(web.t("sop.today.reason", reason=item["reason"]))
+if item["evidence_note"]:
+    st.text(web.t("sop.act.evidence", note=item["evidence_note"]))
+if item["evidence_link"]:
+    st.link_button(web.t("sop.act.open_link"), item["evidence_link"], icon=":material/link:")
+if item["status"] == "done":
+    st.caption(web.t("sop.act.done_by", name=item["done_by"], at=f"{item['done_at']:%Y-%m-%d %H:%M}"))
+
+status, key, moves = item["status"], f"{item_id}_{item['version']}", item["moves"]
+tab_names = [web.t(f"sop.move.{m}") for m in moves] + ([web.t("sop.act.edit")] if data["can_edit"] else [])
+tabs = st.tabs(tab_names) if tab_names else []
+for tab, move in zip(tabs, moves, strict=False):
+    with tab, st.form(f"move_{move}_{key}"):
+        note = link = reason = ""
+        if move == "done":
+            note = st.text_area(web.t("sop.evidence.note"), value=item["evidence_note"], max_chars=2000, key=f"sop_note_{key}",
+                                help=web.t("sop.evidence.required" if item["evidence_required"]
+                                           else "sop.evidence.note_help"))
+            link = st.text_input(web.t("sop.evidence.link"), value=item["evidence_link"], max_chars=500,
+                                 key=f"sop_link_{key}", help=web.t("sop.evidence.link_help"))
+        if move in sop.NEEDS_REASON:
+            reason = st.text_area(web.t("sop.act.reason"), max_chars=500, key=f"sop_reason_{move}_{key}")
+        sure = st.checkbox(web.t("sop.act.confirm"), key=f"sop_sure_{move}_{key}") if move in ("skipped", "todo") else True
+        if st.form_submit_button(web.t(f"sop.move.{move}"), type="primary", key=f"sop_move_{move}_{key}"):
+            if not sure:
+                st.warning(web.t("common.confirm_first"))
+            else:
+                saved(web.save(sop_items.set_status, success=web.t("sop.msg.saved"), item_id=item_id,
+                               status=move, reason=reason, evidence_note=note, evidence_link=link))
+
+if data["can_edit"]:
+    with tabs[-1]:
+        if status in ("done", "skipped"):
+            st.caption(web.t("sop.act.closed"))
+        else:
+            people = web.load(sop_views.assignee_options, pilot_id=pilot_id)
+            options, nobody = [None, *people], web.t("sop.act.nobody")
+            current = None if pd.isna(item["assignee_user_id"]) else int(item["assignee_user_id"])
+            with st.form(f"edit_{key}"):
+                due = st.date_input(web.t("sop.col.due_date"), value=item["due_date"], key=f"sop_edit_due_{key}")
+                who = st.selectbox(web.t("sop.col.assignee"), options,
+                                   index=options.index(current) if current in options else 0,
+                                   format_func=lambda u: people.get(u, nobody), key=f"sop_edit_who_{key}")
+                if st.form_submit_button(web.t("common.save"), type="primary", key=f"sop_edit_submit_{key}"):
+                    saved(web.save(sop_items.update_item, success=web.t("sop.msg.saved"), item_id=item_id,
+                                   due_date=due, assignee_user_id=who, version=int(item["version"])))
+
+if data["can_edit"]:
+    names = web.load(sop_views.step_names)
+    steps = {0: web.t("sop.step_none")} | {n: web.t("sop.group.step", n=n, name=name) for n, name in names.items()}
+    with st.expander(web.t("sop.add.title"), icon=":material/add:"):
+        with st.form(f"add_item_{pilot_id}", clear_on_submit=True):
+            title = st.text_input(web.t("sop.col.title"), max_chars=200, key="sop_add_title")
+            detail = st.text_area(web.t("sop.add.detail"), max_chars=2000, key="sop_add_detail")
+            a, b, c = st.columns(3)
+            due = a.date_input(web.t("sop.col.due_date"), value=clock.today(), key="sop_add_due")
+            owner = b.selectbox(web.t("sop.col.owner_role"), list(sop.OWNER_ROLES), format_func=web.fmt("role"),
+                                key="sop_add_owner")
+            step = c.selectbox(web.t("sop.add.step"), list(steps), format_func=steps.get, key="sop_add_step")
+            evidence = st.checkbox(web.t("sop.col.evidence_required"), key="sop_add_evidence")
+            if st.form_submit_button(web.t("sop.add.submit"), type="primary", key="sop_add_submit"):
+                saved(web.save(sop_items.add_item, success=web.t("sop.msg.added"), pilot_id=pilot_id, title=title,
+                               detail=detail, due_date=due, owner_role=owner, step=step, evidence_required=evidence))
+    with st.expander(web.t("sop.refresh.title"), icon=":material/event_repeat:"):
+        st.caption(web.t("sop.refresh.help"))
+        if st.button(web.t("sop.refresh.submit"), key="sop_refresh"):
+            saved(web.save(sop.refresh, success=web.t("sop.msg.refreshed"), pilot_id=pilot_id))
