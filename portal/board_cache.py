@@ -1,0 +1,20 @@
+"""A short-lived cache of contest leaderboards shared by all viewers (staff check rankings at
+the same moment). Only the unfiltered board is cached; permission checks and name hiding
+happen per viewer, every time, before anything is shown."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from portal import db, leaderboard
+
+TTL_SECONDS = 30
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=512, show_spinner=False)
+def board(contest_id: int, period: str, week_of: date | None, on: date) -> pd.DataFrame:
+    return db.run(leaderboard.shared_board, write=False, contest_id=contest_id, period=period, week_of=week_of,
+                  on=on)

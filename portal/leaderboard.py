@@ -1,0 +1,236 @@
+"""Leaderboards: one SQL aggregate with window ranking per contest and period; individual,
+team and head-to-head views, movement against yesterday, and a staff member's own view."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from models.contests import BadgeAward, Contest, ContestPair, ContestParticipant, ContestTeam, PointEntry
+from models.org import Role, Staff
+from models.playbook import Badge, Metric
+from portal import audit, clock, contests
+from portal.access import Actor, require_role
+from portal.errors import ValidationFailed
+
+PERIODS = ("today", "week", "chosen_week", "contest")
+STANDING_COLUMNS = ["rank", "staff_id", "employee_no", "name", "team_id", "points"]
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def period_bounds(contest: Contest, period: str, *, on: date | None = None,
+                  week_of: date | None = None) -> tuple[date, date]:
+    """Inclusive dates of a period, clipped to the contest. Default view: this week."""
+    on = on or clock.today()
+    if period == "today":
+        start = end = on
+    elif period == "week":
+        start, end = week_start(on), week_start(on) + timedelta(days=6)
+    elif period == "chosen_week":
+        if week_of is None:
+            raise ValidationFailed("contests.err_week")
+        start, end = week_start(week_of), week_start(week_of) + timedelta(days=6)
+    elif period == "contest":
+        start, end = contest.start_date, contest.end_date
+    else:
+        raise ValidationFailed("contests.err_period")
+    return max(start, contest.start_date), min(end, contest.end_date, on)
+
+
+def standings(session: Session, contest_id: int, start: date, end: date) -> pd.DataFrame:
+    """Every participant with points in [start, end] and RANK() (ties share a rank).
+    No permission check: callers check the viewer first (this result is shareable/cached)."""
+    totals = (select(PointEntry.staff_id, func.sum(PointEntry.points_c).label("points_c"))
+              .where(PointEntry.contest_id == contest_id, PointEntry.day >= start, PointEntry.day <= end)
+              .group_by(PointEntry.staff_id).subquery())
+    points = func.coalesce(totals.c.points_c, 0)
+    stmt = (select(func.rank().over(order_by=points.desc()).label("rank"), ContestParticipant.staff_id,
+                   Staff.employee_no, Staff.name, ContestParticipant.team_id, points.label("points_c"))
+            .join(Staff, Staff.id == ContestParticipant.staff_id)
+            .outerjoin(totals, totals.c.staff_id == ContestParticipant.staff_id)
+            .where(ContestParticipant.contest_id == contest_id)
+            .order_by(points.desc(), Staff.employee_no))
+    df = pd.DataFrame(session.exec(stmt).all(), columns=["rank", "staff_id", "employee_no", "name", "team_id",
+                                                         "points_c"])
+    df["points"] = df["points_c"] / 100
+    return df[STANDING_COLUMNS]
+
+
+def with_movement(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
+    """Add `move`: places gained since yesterday (positive = up), 0 when unchanged."""
+    prev = before.set_index("staff_id")["rank"]
+    out = now.copy()
+    out["move"] = (out["staff_id"].map(prev).fillna(out["rank"]) - out["rank"]).astype(int)
+    return out
+
+
+def board(session: Session, contest: Contest, period: str, *, on: date | None = None,
+          week_of: date | None = None) -> pd.DataFrame:
+    on = on or clock.today()
+    start, end = period_bounds(contest, period, on=on, week_of=week_of)
+    now = standings(session, contest.id, start, end)
+    yesterday = on - timedelta(days=1)
+    prev_start = yesterday if period == "today" else start
+    before = standings(session, contest.id, prev_start, min(end, yesterday)) if prev_start <= yesterday else now
+    return with_movement(now, before)
+
+
+def hide_names(df: pd.DataFrame, show_top: int, actor: Actor) -> pd.DataFrame:
+    """Staff see names only for the top N (HQ's switch) and themselves."""
+    if actor.role != Role.staff or not show_top:
+        return df
+    out = df.copy()
+    hidden = (out["rank"] > show_top) & (out["staff_id"] != actor.staff_id)
+    out.loc[hidden, "name"] = "—"
+    out.loc[hidden, "employee_no"] = ""
+    return out
+
+
+def shared_board(session: Session, *, contest_id: int, period: str, week_of: date | None, on: date) -> pd.DataFrame:
+    """The unfiltered board, safe to share across viewers in a short-lived cache: callers
+    check the viewer with contests.require_contest and apply hide_names per viewer."""
+    return board(session, session.get(Contest, contest_id), period, on=on, week_of=week_of)
+
+
+def leaderboard(session: Session, *, actor: Actor, contest_id: int, period: str = "week",
+                week_of: date | None = None) -> pd.DataFrame:
+    contest = contests.require_contest(session, actor, contest_id, action="contests.leaderboard")
+    return hide_names(board(session, contest, period, week_of=week_of), contest.show_names_top, actor)
+
+
+def team_board(session: Session, *, actor: Actor, contest_id: int, period: str = "week",
+               week_of: date | None = None) -> pd.DataFrame:
+    """Teams ranked by points per member (fair across outlets of different size)."""
+    contest = contests.require_contest(session, actor, contest_id, action="contests.leaderboard")
+    return teams_of(session, contest, board(session, contest, period, week_of=week_of))
+
+
+def teams_of(session: Session, contest: Contest, people: pd.DataFrame) -> pd.DataFrame:
+    names = dict(session.exec(select(ContestTeam.id, ContestTeam.name)
+                              .where(ContestTeam.contest_id == contest.id)).all())
+    cols = ["rank", "team_id", "team", "members", "points", "per_member"]
+    df = people.dropna(subset=["team_id"])
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    grouped = df.groupby("team_id").agg(members=("staff_id", "count"), points=("points", "sum")).reset_index()
+    grouped["per_member"] = (grouped["points"] / grouped["members"]).round(2)
+    grouped["rank"] = grouped["per_member"].rank(method="min", ascending=False).astype(int)
+    grouped["team"] = grouped["team_id"].map(names)
+    return grouped.sort_values(["rank", "team"])[cols].reset_index(drop=True)
+
+
+def breakdown(session: Session, *, actor: Actor, contest_id: int, staff_id: int, period: str = "week",
+              week_of: date | None = None) -> pd.DataFrame:
+    """Points per rule (and manual awards) for one participant: explainable scores."""
+    contest = contests.require_contest(session, actor, contest_id, action="contests.breakdown")
+    if actor.role == Role.staff and staff_id != actor.staff_id and contest.show_names_top:
+        rank = board(session, contest, period, week_of=week_of).set_index("staff_id")["rank"].get(staff_id)
+        if rank is None or rank > contest.show_names_top:
+            raise ValidationFailed("contests.err_hidden")
+    start, end = period_bounds(contest, period, week_of=week_of)
+    stmt = (select(PointEntry.metric, func.sum(PointEntry.quantity), func.sum(PointEntry.points_c))
+            .where(PointEntry.contest_id == contest_id, PointEntry.staff_id == staff_id,
+                   PointEntry.day >= start, PointEntry.day <= end)
+            .group_by(PointEntry.metric).order_by(PointEntry.metric))
+    df = pd.DataFrame(session.exec(stmt).all(), columns=["metric", "quantity", "points_c"])
+    names = {code: (zh, en) for code, zh, en in session.exec(select(Metric.code, Metric.name_zh, Metric.name_en))}
+    names[""] = ("手动奖励", "Manual awards")
+    df["name_zh"] = df["metric"].map(lambda m: names.get(m, (m, m))[0])
+    df["name_en"] = df["metric"].map(lambda m: names.get(m, (m, m))[1])
+    df["points"] = df["points_c"] / 100
+    return df[["metric", "name_zh", "name_en", "quantity", "points"]]
+
+
+# ---------------------------------------------------------------- head-to-head
+
+
+def make_pairs(session: Session, *, actor: Actor, contest_id: int, week_of: date | None = None) -> int:
+    """Weekly PK pairs: neighbours in last week's ranking (1v2, 3v4…), so every pair is a close
+    match; an odd one out gets a bye. Idempotent per week."""
+    contests.require_contest(session, actor, contest_id, manage=True, action="contests.pairs")
+    monday = week_start(week_of or clock.today())
+    if session.exec(select(ContestPair.id).where(ContestPair.contest_id == contest_id,
+                                                 ContestPair.week_start == monday)).first():
+        return 0
+    last = standings(session, contest_id, monday - timedelta(days=7), monday - timedelta(days=1))
+    ids = last["staff_id"].tolist()
+    count = 0
+    for i in range(0, len(ids), 2):
+        session.add(ContestPair(contest_id=contest_id, week_start=monday, staff_a=ids[i],
+                                staff_b=ids[i + 1] if i + 1 < len(ids) else None))
+        count += 1
+    audit.record(session, actor=actor, action="contests.pairs", entity="contest", entity_id=contest_id,
+                 after={"week": monday, "pairs": count})
+    return count
+
+
+def pairs_board(session: Session, *, actor: Actor, contest_id: int, week_of: date | None = None) -> pd.DataFrame:
+    contest = contests.require_contest(session, actor, contest_id, action="contests.leaderboard")
+    monday = week_start(week_of or clock.today())
+    people = hide_names(board(session, contest, "chosen_week", week_of=monday), contest.show_names_top, actor)
+    points = people.set_index("staff_id")["points"]
+    names = people.set_index("staff_id")["name"]
+    rows = []
+    for pair in session.exec(select(ContestPair).where(ContestPair.contest_id == contest_id,
+                                                       ContestPair.week_start == monday)).all():
+        a, b = points.get(pair.staff_a, 0.0), points.get(pair.staff_b, 0.0) if pair.staff_b else None
+        rows.append({"staff_a": pair.staff_a, "name_a": names.get(pair.staff_a, ""), "points_a": a,
+                     "staff_b": pair.staff_b, "name_b": names.get(pair.staff_b, "") if pair.staff_b else "",
+                     "points_b": b, "leader": "a" if b is None or a > b else ("b" if b > a else "tie")})
+    return pd.DataFrame(rows, columns=["staff_a", "name_a", "points_a", "staff_b", "name_b", "points_b", "leader"])
+
+
+# ---------------------------------------------------------------- the staff member's own view
+
+
+def my_contests(session: Session, *, actor: Actor) -> dict[int, str]:
+    require_role(actor, Role.staff, action="contests.mine")
+    return contests.contest_choices(session, actor=actor)
+
+
+def my_standing(session: Session, *, actor: Actor, contest_id: int, top: int = 10, around: int = 2,
+                week: pd.DataFrame | None = None, today: pd.DataFrame | None = None) -> dict:
+    """Rank, points today / this week, gap to the next place, top N plus me ± 2, my team,
+    this week's opponent, my badges. Defaults to this week; names beyond top N hidden.
+    `week`/`today` may be passed in from the shared board cache."""
+    require_role(actor, Role.staff, action="contests.mine")
+    contest = contests.require_contest(session, actor, contest_id, action="contests.mine")
+    week = board(session, contest, "week") if week is None else week
+    me = week[week["staff_id"] == actor.staff_id].iloc[0]
+    above = week[week["points"] > me["points"]]
+    gap = float(above["points"].min() - me["points"]) if not above.empty else 0.0
+    today = board(session, contest, "today") if today is None else today
+    mine_today = today.loc[today["staff_id"] == actor.staff_id, "points"]
+    position = int(week.index[week["staff_id"] == actor.staff_id][0])
+    near = week.iloc[max(0, position - around): position + around + 1]
+    visible = hide_names(pd.concat([week.head(top), near]).drop_duplicates("staff_id"), contest.show_names_top,
+                         actor)
+    teams = teams_of(session, contest, week)
+    team_row = teams[teams["team_id"] == me["team_id"]] if pd.notna(me["team_id"]) else teams.iloc[0:0]
+    opponent = None
+    monday = week_start(clock.today())
+    for pair in session.exec(select(ContestPair).where(ContestPair.contest_id == contest_id,
+                                                       ContestPair.week_start == monday)).all():
+        if actor.staff_id in (pair.staff_a, pair.staff_b):
+            other = pair.staff_b if pair.staff_a == actor.staff_id else pair.staff_a
+            if other is not None:
+                row = week[week["staff_id"] == other].iloc[0]
+                opponent = {"name": session.get(Staff, other).name, "points": float(row["points"])}
+    badges = session.exec(select(Badge.code, Badge.name_zh, Badge.name_en, BadgeAward.period)
+                          .join(BadgeAward, BadgeAward.badge_code == Badge.code)
+                          .where(BadgeAward.contest_id == contest_id, BadgeAward.staff_id == actor.staff_id)
+                          .order_by(BadgeAward.awarded_on)).all()
+    return {
+        "contest": contest.name, "rank": int(me["rank"]), "participants": len(week),
+        "points_week": float(me["points"]), "points_today": float(mine_today.iloc[0]) if len(mine_today) else 0.0,
+        "gap_to_next": gap, "move": int(me["move"]), "board": visible.sort_values(["rank", "employee_no"]),
+        "team": team_row.iloc[0].to_dict() if not team_row.empty else None, "teams": len(teams),
+        "opponent": opponent,
+        "badges": [{"code": c, "name_zh": zh, "name_en": en, "period": p} for c, zh, en, p in badges],
+    }
