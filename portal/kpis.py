@@ -1,0 +1,86 @@
+"""Targets against actuals, to date: one rule for every traffic light in the portal.
+
+Weekly targets add up over the weeks elapsed (the current week pro rata by day); whole-pilot
+targets (week 0) count in full; rate targets compare the rate over the pilot so far. Green at
+≥ 100 % of target, amber at ≥ 80 %, red below (inverted for lower-is-better metrics)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlmodel import Session, select
+
+from models.pilot import Pilot, PilotTarget
+from models.playbook import Metric, Rate
+from portal import clock, metrics
+from portal.access import Actor, require_pilot
+from portal.targets import metric_catalogue
+
+GREEN, AMBER = 1.0, 0.8
+COLUMNS = ["metric", "name_zh", "name_en", "target", "actual", "ratio", "light"]
+
+
+def light(ratio: float | None) -> str:
+    if ratio is None:
+        return "grey"
+    return "green" if ratio >= GREEN else "amber" if ratio >= AMBER else "red"
+
+
+def _target_to_date(rows: list[PilotTarget], pilot: Pilot, on: date) -> float:
+    elapsed = (min(on, pilot.end_date) - pilot.start_date).days + 1
+    total = 0.0
+    for t in rows:
+        if t.week == 0:
+            total += t.value
+            continue
+        week_start = (t.week - 1) * 7
+        days_in = min(7, max(0, elapsed - week_start))
+        total += t.value * days_in / 7
+    return total
+
+
+def progress(session: Session, pilot: Pilot, on: date) -> pd.DataFrame:
+    """Per target metric: target and actual to date, their ratio and the light (internal:
+    callers have checked scope)."""
+    targets = session.exec(select(PilotTarget).where(PilotTarget.pilot_id == pilot.id)).all()
+    if not targets or on < pilot.start_date:
+        return pd.DataFrame(columns=COLUMNS)
+    names = {c: (zh, en, d) for c, zh, en, d in session.exec(
+        select(Metric.code, Metric.name_zh, Metric.name_en, Metric.direction))}
+    names |= {c: (zh, en, "higher") for c, zh, en in session.exec(select(Rate.code, Rate.name_zh, Rate.name_en))}
+    end = min(on, pilot.end_date)
+    rates = set(session.exec(select(Rate.code)).all())
+    rows = []
+    for code in sorted({t.metric for t in targets}):
+        mine = [t for t in targets if t.metric == code]
+        target = (max(t.value for t in mine if t.week <= max(1, ((end - pilot.start_date).days // 7) + 1))
+                  if code in rates else _target_to_date(mine, pilot, on))
+        actual = metrics.value_of(session, pilot_id=pilot.id, code=code, start=pilot.start_date, end=end)
+        zh, en, direction = names.get(code, (code, code, "higher"))
+        ratio = None
+        if actual is not None and target:
+            ratio = actual / target if direction == "higher" else (target / actual if actual else 1.0)
+        rows.append({"metric": code, "name_zh": zh, "name_en": en, "target": round(target, 4),
+                     "actual": actual, "ratio": None if ratio is None else round(ratio, 4), "light": light(ratio)})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def summary_light(df: pd.DataFrame) -> str:
+    """The worst light of a pilot's targets (grey when nothing is measurable yet)."""
+    lights = [x for x in df["light"] if x != "grey"] if not df.empty else []
+    for colour in ("red", "amber", "green"):
+        if colour in lights:
+            return colour
+    return "grey"
+
+
+def pilot_progress(session: Session, *, actor: Actor, pilot_id: int, on: date | None = None) -> pd.DataFrame:
+    """progress() for one pilot the actor may see."""
+    pilot = require_pilot(session, actor, pilot_id, roles=("hq", "coach", "branch_lead"), action="kpis.view")
+    return progress(session, pilot, on or clock.today())
+
+
+def target_choices(session: Session, *, actor: Actor) -> dict[str, str]:
+    """{code: name} of the metrics and rates a target can be set on."""
+    return {code: item["name"] for code, item in metric_catalogue(session, actor.language).items()}

@@ -1,0 +1,94 @@
+"""Head office's portfolio: every pilot on one row (phase, stage, day x of 28, KPI light,
+budget use, SOP completion and overdue items, missing reports, latest blockers), the stage ×
+branch heat map and the phase funnel."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlmodel import Session, col, select
+
+from models.org import Branch, Role
+from models.pilot import Phase, Pilot
+from models.reports import DailyReport
+from portal import budget, clock, kpis, maturity, metrics
+from portal.access import Actor, require_role, visible_pilot_ids
+from portal.pilots import pilot_day
+from portal.sop_views import completion
+
+COLUMNS = ["pilot_id", "pilot", "branch", "branch_id", "region", "is_county", "phase", "stage", "day", "days",
+           "kpi", "budget_used_pct", "sop_completion", "overdue", "missing_reports", "latest_blocker"]
+PHASE_ORDER = [Phase.planning, Phase.pilot, Phase.validating, Phase.scaling, Phase.closed, Phase.stopped]
+
+
+def _latest_blockers(session: Session, ids: list[int]) -> dict[int, str]:
+    rows = session.exec(select(DailyReport.pilot_id, DailyReport.blockers)
+                        .where(col(DailyReport.pilot_id).in_(ids or [-1]), DailyReport.blockers != "")
+                        .order_by(DailyReport.report_date)).all()
+    return dict(rows)  # the last (latest) one per pilot wins
+
+
+def portfolio(session: Session, *, actor: Actor, on: date | None = None) -> pd.DataFrame:
+    require_role(actor, Role.hq, Role.coach, Role.branch_lead, action="portfolio.view")
+    on = on or clock.today()
+    visible = visible_pilot_ids(session, actor)
+    stmt = select(Pilot, Branch).join(Branch, Branch.id == Pilot.branch_id).order_by(Pilot.start_date, Pilot.id)
+    if visible is not None:
+        stmt = stmt.where(col(Pilot.id).in_(visible or {-1}))
+    rows = session.exec(stmt).all()
+    if not rows:
+        return pd.DataFrame(columns=COLUMNS)
+    pilots = [p for p, _ in rows]
+    ids = [p.id for p in pilots]
+    money = budget.totals(session, pilots)
+    sop = completion(session, actor=actor, pilot_ids=ids, on=on).set_index("pilot_id")
+    missing = metrics.missing_reports(session, actor=actor, pilot_ids=ids, on=on)["pilot_id"].value_counts()
+    stages = maturity.current_stages(session, list({p.branch_id for p in pilots}))
+    blockers = _latest_blockers(session, ids)
+    out = []
+    for pilot, branch in rows:
+        progress = kpis.progress(session, pilot, on) if pilot.phase != Phase.planning else pd.DataFrame()
+        out.append({
+            "pilot_id": pilot.id, "pilot": pilot.name, "branch": branch.name, "branch_id": branch.id,
+            "region": branch.region, "is_county": branch.is_county, "phase": pilot.phase,
+            "stage": stages.get(branch.id), "day": pilot_day(pilot.start_date, pilot.end_date, on),
+            "days": (pilot.end_date - pilot.start_date).days + 1,
+            "kpi": kpis.summary_light(progress) if not progress.empty else "grey",
+            "budget_used_pct": money[pilot.id].used_pct,
+            "sop_completion": float(sop.loc[pilot.id, "completion_rate"]) if pilot.id in sop.index else 0.0,
+            "overdue": int(sop.loc[pilot.id, "overdue"]) if pilot.id in sop.index else 0,
+            "missing_reports": int(missing.get(pilot.id, 0)), "latest_blocker": blockers.get(pilot.id, ""),
+        })
+    return pd.DataFrame(out, columns=COLUMNS)
+
+
+def funnel(df: pd.DataFrame) -> pd.DataFrame:
+    counts = df["phase"].value_counts()
+    return pd.DataFrame({"phase": [str(p) for p in PHASE_ORDER],
+                         "pilots": [int(counts.get(str(p), 0)) for p in PHASE_ORDER]})
+
+
+def heatmap(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows: branches; columns: stages 1–4; 1 marks the confirmed stage."""
+    branches = df.drop_duplicates("branch_id")[["branch", "stage"]]
+    grid = pd.DataFrame(0, index=branches["branch"], columns=[1, 2, 3, 4])
+    for name, stage in zip(branches["branch"], branches["stage"], strict=True):
+        if pd.notna(stage):
+            grid.loc[name, int(stage)] = 1
+    return grid
+
+
+def pilot_notes(session: Session, *, actor: Actor, pilot_id: int, limit: int = 10) -> dict:
+    """The pilot's latest blockers (from daily reports) and the Q&A entries it produced."""
+    from models.playbook import QaEntry
+    from portal.access import require_pilot
+
+    require_pilot(session, actor, pilot_id, roles=(Role.hq, Role.coach, Role.branch_lead), action="portfolio.notes")
+    blockers = session.exec(select(DailyReport.report_date, DailyReport.blockers)
+                            .where(DailyReport.pilot_id == pilot_id, DailyReport.blockers != "")
+                            .order_by(col(DailyReport.report_date).desc()).limit(limit)).all()
+    qa = session.exec(select(QaEntry.question_zh, QaEntry.question_en, QaEntry.status)
+                      .where(QaEntry.source_pilot_id == pilot_id).order_by(col(QaEntry.id).desc()).limit(limit)).all()
+    return {"blockers": [{"date": d, "text": t} for d, t in blockers],
+            "qa": [{"question_zh": zh, "question_en": en, "status": s} for zh, en, s in qa]}
