@@ -105,16 +105,28 @@ def can_see_pilot(session: Session, actor: Actor, pilot: Pilot) -> bool:
     return pilot.branch_id in actor.branch_ids
 
 
+def lock_pilot(session: Session, pilot_id: int) -> Pilot:
+    """Re-read the pilot with a row lock (PostgreSQL), so sums and checks read after it are
+    current and concurrent writers of the same pilot queue. SQLite's write transaction is
+    already exclusive (BEGIN IMMEDIATE)."""
+    pilot = session.exec(select(Pilot).where(Pilot.id == pilot_id).with_for_update()
+                         .execution_options(populate_existing=True)).first()
+    if pilot is None:
+        raise NotFound("err.not_found", entity="pilot", id=pilot_id)
+    return pilot
+
+
 def require_pilot(session: Session, actor: Actor | None, pilot_id: int, *, roles: tuple[str, ...],
-                  action: str) -> Pilot:
-    """The pilot, if the actor's role is one of `roles` and the pilot is in their scope."""
+                  action: str, lock: bool = False) -> Pilot:
+    """The pilot, if the actor's role is one of `roles` and the pilot is in their scope;
+    with `lock`, row-locked for a read-then-write transaction."""
     require_role(actor, *roles, action=action)
     pilot = session.get(Pilot, pilot_id)
     if pilot is None:
         raise NotFound("err.not_found", entity="pilot", id=pilot_id)
     if not can_see_pilot(session, actor, pilot):
         raise PermissionDenied("err.scope", action=action, entity="pilot", entity_id=pilot_id)
-    return pilot
+    return lock_pilot(session, pilot_id) if lock else pilot
 
 
 def require_branch(actor: Actor | None, branch_id: int, *, roles: tuple[str, ...], action: str) -> None:

@@ -29,15 +29,27 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
+    PageSpec("portfolio", frozenset({"hq", "coach", "branch_lead"}), "nav.sec.work", ":material/dashboard:"),
     PageSpec("home", ALL_ROLES, "nav.sec.work", ":material/home:"),
+    PageSpec("pilot_overview", frozenset({"hq", "coach", "branch_lead"}), "nav.sec.work", ":material/insights:"),
+    PageSpec("today", frozenset({"coach"}), "nav.sec.work", ":material/today:"),
+    PageSpec("checklist", frozenset({"hq", "coach", "branch_lead"}), "nav.sec.work", ":material/checklist:"),
+    PageSpec("daily_report", frozenset({"hq", "coach", "branch_lead"}), "nav.sec.work", ":material/edit_note:"),
     PageSpec("pilots", frozenset({"hq", "coach", "branch_lead"}), "nav.sec.work", ":material/flag:"),
+    PageSpec("budget", frozenset({"hq", "coach", "branch_lead"}), "nav.sec.work", ":material/payments:"),
+    PageSpec("my_ranking", frozenset({"staff"}), "nav.sec.work", ":material/leaderboard:"),
+    PageSpec("contests", frozenset({"hq", "coach", "branch_lead"}), "nav.sec.work", ":material/emoji_events:"),
+    PageSpec("contest_tv", frozenset({"hq", "coach", "branch_lead"}), "nav.sec.work", ":material/tv:"),
+    PageSpec("playbook", ALL_ROLES, "nav.sec.playbook", ":material/menu_book:"),
+    PageSpec("qa", ALL_ROLES, "nav.sec.playbook", ":material/quiz:"),
+    PageSpec("scaleout", frozenset({"hq"}), "nav.sec.admin", ":material/rocket_launch:"),
+    PageSpec("capability", frozenset({"hq", "branch_lead"}), "nav.sec.admin", ":material/radar:"),
     PageSpec("org", frozenset({"hq"}), "nav.sec.admin", ":material/account_tree:"),
     PageSpec("users", frozenset({"hq"}), "nav.sec.admin", ":material/group:"),
     PageSpec("audit_log", frozenset({"hq"}), "nav.sec.admin", ":material/policy:"),
     PageSpec("account", ALL_ROLES, "nav.sec.me", ":material/person:"),
 )
-HOME = {"hq": "home", "coach": "home", "branch_lead": "home", "staff": "home"}
-SECTION_ORDER = ("nav.sec.work", "nav.sec.playbook", "nav.sec.admin", "nav.sec.me")
+HOME = {"hq": "portfolio", "coach": "today", "branch_lead": "pilot_overview", "staff": "my_ranking"}
 
 
 def pages_for(role: str) -> list[PageSpec]:

@@ -10,8 +10,8 @@ from sqlmodel import Session, col, delete, select
 
 from models.org import Branch, Role, User
 from models.pilot import DEFAULT_WEEKS, Pilot, PilotCoach, PilotInput
-from portal import audit, clock
-from portal.access import Actor, require_pilot, require_role, visible_pilot_ids
+from portal import audit, budget, clock, sop
+from portal.access import Actor, lock_pilot, require_pilot, require_role, visible_pilot_ids
 from portal.errors import ValidationFailed
 
 PILOT_DAYS = DEFAULT_WEEKS * 7
@@ -72,16 +72,20 @@ def create_pilot(session: Session, *, actor: Actor, coach_user_ids: list[int] | 
 
 def update_pilot(session: Session, *, actor: Actor, pilot_id: int,
                  coach_user_ids: list[int] | None = None, **values) -> None:
-    pilot = require_pilot(session, actor, pilot_id, roles=(Role.hq,), action="pilots.update")
+    require_pilot(session, actor, pilot_id, roles=(Role.hq,), action="pilots.update")
+    pilot = lock_pilot(session, pilot_id)
     before = _view(session, pilot)
     current = {k: getattr(pilot, k) for k in PilotInput.model_fields}
     data = parse_input(**{**current, **values})
+    budget.check_new_cap(session, pilot, cap_fen=data.budget_cap_fen)
     for key, value in data.model_dump().items():
         setattr(pilot, key, value)
     session.add(pilot)
     if coach_user_ids is not None:
         _assign(session, pilot, coach_user_ids)
     session.flush()
+    if before["start_date"] != audit.snapshot(pilot)["start_date"]:
+        sop.redate(session, pilot)  # open checklist items follow the new dates; done ones stay
     audit.record(session, actor=actor, action="pilots.update", entity="pilot", entity_id=pilot.id,
                  before=before, after=_view(session, pilot))
 

@@ -3,6 +3,7 @@ translation in the user's language, and calling services with friendly error dis
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,6 +13,7 @@ from portal import db, navigation
 from portal.access import Actor
 from portal.errors import PortalError
 from portal.i18n import DEFAULT_LANGUAGE, translate
+from portal.i18n import label as pick_label
 
 T = TypeVar("T")
 ACTOR_KEY = "_actor"
@@ -32,6 +34,11 @@ def t(key: str, **params: object) -> str:
     return translate(lang(), key, **params)
 
 
+def label(zh: str, en: str) -> str:
+    """The user's language variant of bilingual content (seed data)."""
+    return pick_label(lang(), zh, en)
+
+
 def fmt(prefix: str) -> Callable[[object], str]:
     """A select-box format_func for codes under `prefix`, with the language fixed now
     (Streamlit may call format functions outside the script run)."""
@@ -39,8 +46,19 @@ def fmt(prefix: str) -> Callable[[object], str]:
     return lambda code: translate(language, f"{prefix}.{code}")
 
 
+# What can start Markdown, HTML, links, emoji short codes or LaTeX inside a sentence.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|<>~$:])")
+
+
+def plain(value: object) -> str:
+    """User text made inert for Streamlit's Markdown (st.error, st.write, st.caption…)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
+
+
 def error_text(exc: PortalError) -> str:
-    params = {k: (", ".join(map(str, v)) if isinstance(v, list | tuple | set) else v)
+    """The refusal in the user's language; parameters may hold what the user typed, so they
+    are escaped before Streamlit renders the message as Markdown."""
+    params = {k: plain(", ".join(map(str, v)) if isinstance(v, list | tuple | set) else v)
               for k, v in exc.params.items()}
     return translate(lang(), exc.key, **params)
 
@@ -53,6 +71,11 @@ def page(key: str) -> Actor:
         st.stop()
     st.title(t(f"nav.{key}"))
     return actor
+
+
+def page_path(key: str):
+    """The script path of a page, for st.switch_page."""
+    return navigation.spec(key).path
 
 
 def load(fn: Callable[..., T], **kwargs: Any) -> T:

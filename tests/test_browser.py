@@ -80,8 +80,10 @@ def test_coach_signs_in_sees_home_refreshes_and_signs_out(server, tmp_path):
         page.get_by_label("用户名").fill("coach_li")
         page.get_by_label("密码").fill("Pilot#Demo2026")
         page.get_by_role("button", name="登录").click()
-        expect(page.get_by_text("您好，李晨（陪跑教练）")).to_be_visible(timeout=30_000)
-        expect(page.get_by_text("教练视角")).to_be_visible()
+        # The coach's home is the Today list of checklist items.
+        expect(page.get_by_role("heading", name="今日待办")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("李晨（陪跑教练） · 陪跑教练")).to_be_visible()
+        page.wait_for_timeout(1500)
         page.screenshot(path=str(Path(os.environ.get("PORTAL_SCREENSHOT_DIR", tmp_path)) / "coach_home.png"))
         # The session cookie is HttpOnly: scripts cannot read it.
         page.wait_for_timeout(1000)
@@ -89,7 +91,7 @@ def test_coach_signs_in_sees_home_refreshes_and_signs_out(server, tmp_path):
         assert cookies["pp_session"]["httpOnly"] is True
         assert "pp_session" not in page.evaluate("document.cookie")
         page.reload()
-        expect(page.get_by_text("您好，李晨（陪跑教练）")).to_be_visible(timeout=30_000)
+        expect(page.get_by_role("heading", name="今日待办")).to_be_visible(timeout=30_000)
         page.get_by_role("button", name="退出登录").click()
         expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=30_000)
         page.wait_for_timeout(1000)

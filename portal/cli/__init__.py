@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from portal.cli import accounts, admin
+from portal.cli import accounts, admin, contests, exports, imports
 from portal.errors import PortalError
 from portal.i18n import translate
 
@@ -13,7 +13,7 @@ from portal.i18n import translate
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pilot-portal", description="企微试点陪跑门户 Branch Pilot Portal")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (admin, accounts):
+    for module in (admin, accounts, contests, exports, imports):
         module.register(sub)
     return parser
 

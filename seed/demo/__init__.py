@@ -16,7 +16,13 @@ from sqlmodel import Session, select
 
 from models.org import Branch
 from portal import clock
+from seed.demo import budget as budget_demo
+from seed.demo import contests as contests_demo
 from seed.demo import org, pilots
+from seed.demo import playbook as playbook_demo
+from seed.demo import programme as programme_demo
+from seed.demo import reports as reports_demo
+from seed.demo import sop as sop_demo
 
 SEED = 20261122
 DEMO_PASSWORD = "Pilot#Demo2026"
@@ -33,7 +39,7 @@ class Scale:
 
 
 SCALES = {
-    "pilot": Scale("pilot", 2, 2, 4, 5, 28),
+    "pilot": Scale("pilot", 2, 3, 4, 5, 28),
     "province": Scale("province", 10, 4, 4, 25, 90),
     "national": Scale("national", 31, 13, 4, 25, 120),
 }
@@ -53,6 +59,12 @@ Progress = Callable[[str, float], None]
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("org", org.build),
     ("pilots", pilots.build),
+    ("playbook", playbook_demo.build),
+    ("budget", budget_demo.build),
+    ("sop", sop_demo.build),
+    ("reports", reports_demo.build),
+    ("contests", contests_demo.build),
+    ("programme", programme_demo.build),
 ]
 
 
