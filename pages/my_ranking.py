@@ -1,5 +1,7 @@
 """Staff home, phone first (readable at 390 px): my rank, points, gap to the next place."""
 
+import datetime as dt
+
 import streamlit as st
 
 from portal import board_cache, clock, leaderboard, web
@@ -12,21 +14,27 @@ if not choices:
 contest_id = st.selectbox(web.t("contests.contest"), list(choices), format_func=choices.get) \
     if len(choices) > 1 else next(iter(choices))
 today = clock.today()
-me = web.load(leaderboard.my_standing, contest_id=contest_id,
-              week=board_cache.board(contest_id, "week", None, today),
+week = board_cache.board(contest_id, "week", None, today)
+showing_last_week = not week.empty and week["points"].max() <= 0 and today.weekday() < 2
+if showing_last_week:  # Monday morning: nothing reported yet this week, so last week's standings
+    week = board_cache.board(contest_id, "chosen_week", today - dt.timedelta(days=7), today)
+me = web.load(leaderboard.my_standing, contest_id=contest_id, week=week,
               today=board_cache.board(contest_id, "today", None, today))
 st.caption(me["contest"])
+if showing_last_week:
+    st.info(web.t("contests.last_week_shown"))
 
 c1, c2 = st.columns(2)
 arrow = "▲" if me["move"] > 0 else ("▼" if me["move"] < 0 else "")
 c1.metric(web.t("contests.my_rank"), web.t("contests.rank_of", rank=me["rank"], n=me["participants"]),
           delta=f"{arrow}{abs(me['move'])}" if me["move"] else None)
-c2.metric(web.t("contests.points_week"), f"{me['points_week']:g}")
+c2.metric(web.t("contests.points_last_week" if showing_last_week else "contests.points_week"),
+          f"{me['points_week']:g}")
 c3, c4 = st.columns(2)
 c3.metric(web.t("contests.points_today"), f"{me['points_today']:g}")
 c4.metric(web.t("contests.gap_to_next"), f"{me['gap_to_next']:g}" if me["rank"] > 1 else web.t("contests.leading"))
 
-st.subheader(web.t("contests.board_week"))
+st.subheader(web.t("contests.board_last_week" if showing_last_week else "contests.board_week"))
 board = me["board"].assign(move=lambda d: d["move"].map(lambda m: f"▲{m}" if m > 0 else (f"▼{-m}" if m < 0 else "")))
 board = board.assign(me=board["staff_id"] == actor.staff_id)
 st.dataframe(board[["rank", "name", "points", "move", "me"]], hide_index=True, width="stretch",

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 from pydantic import ValidationError
+from sqlalchemy import case
 from sqlmodel import Session, col, delete, select
 
 from models.org import Branch, Role, User
@@ -114,7 +115,11 @@ PILOT_COLUMNS = ["id", "name", "branch", "phase", "goal", "segment", "start_date
 def list_pilots(session: Session, *, actor: Actor, phase: str | None = None) -> pd.DataFrame:
     require_role(actor, Role.hq, Role.coach, Role.branch_lead, action="pilots.list")
     visible = visible_pilot_ids(session, actor)
-    stmt = select(Pilot, Branch.name).join(Branch, Branch.id == Pilot.branch_id).order_by(Pilot.start_date)
+    # Running pilots first (what people open most), then upcoming, then finished ones.
+    phase_rank = case({"pilot": 0, "validating": 1, "scaling": 2, "planning": 3, "closed": 4, "stopped": 5},
+                      value=Pilot.phase, else_=6)
+    stmt = (select(Pilot, Branch.name).join(Branch, Branch.id == Pilot.branch_id)
+            .order_by(phase_rank, Pilot.start_date, Pilot.id))
     if visible is not None:
         stmt = stmt.where(col(Pilot.id).in_(visible or {-1}))
     if phase:
