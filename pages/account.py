@@ -3,7 +3,7 @@ import streamlit as st
 from portal import users, web
 
 actor = web.page("account")
-st.write(web.t("account.signed_in_as", username=actor.username, role=web.t(f"role.{actor.role}")))
+st.write(web.t("account.signed_in_as", username=web.plain(actor.username), role=web.t(f"role.{actor.role}")))
 with st.form("change_password", clear_on_submit=True):
     st.subheader(web.t("account.change_password"))
     old = st.text_input(web.t("account.old_password"), type="password", max_chars=128)

@@ -107,7 +107,7 @@ if item["evidence_note"]:
 if item["evidence_link"]:
     st.link_button(web.t("sop.act.open_link"), item["evidence_link"], icon=":material/link:")
 if item["status"] == "done":
-    st.caption(web.t("sop.act.done_by", name=item["done_by"], at=f"{item['done_at']:%Y-%m-%d %H:%M}"))
+    st.caption(web.t("sop.act.done_by", name=web.plain(item["done_by"]), at=f"{item['done_at']:%Y-%m-%d %H:%M}"))
 
 status, key, moves = item["status"], f"{item_id}_{item['version']}", item["moves"]
 tab_names = [web.t(f"sop.move.{m}") for m in moves] + ([web.t("sop.act.edit")] if data["can_edit"] else [])

@@ -17,13 +17,13 @@ top = st.slider(web.t("contests.tv_top"), min_value=5, max_value=30, value=10)
 @st.fragment(run_every=board_cache.TTL_SECONDS)
 def live_board() -> None:
     board = board_cache.board(contest_id, "week", None, clock.today()).head(top)
-    st.header(info["name"])
+    st.header(web.plain(info["name"]))
     st.caption(web.t("contests.tv_updated", time=clock.to_local(clock.now_utc()).strftime("%H:%M:%S")))
     medals = {1: "🥇", 2: "🥈", 3: "🥉"}
     for row in board.itertuples():
         c1, c2, c3 = st.columns([1, 4, 2])
         c1.subheader(medals.get(int(row.rank), str(int(row.rank))))
-        c2.subheader(row.name)
+        c2.subheader(web.plain(row.name))
         move = f"▲{row.move}" if row.move > 0 else (f"▼{-row.move}" if row.move < 0 else "")
         c3.subheader(f"{row.points:g} {move}")
 

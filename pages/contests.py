@@ -41,7 +41,7 @@ if not choices:
 
 contest_id = st.selectbox(web.t("contests.contest"), list(choices), format_func=choices.get)
 info = web.load(contests.contest_info, contest_id=contest_id)
-st.caption(info["description"])
+st.caption(web.plain(info["description"]))
 tab_board, tab_rules, tab_manage = st.tabs([web.t("contests.tab_board"), web.t("contests.tab_rules"),
                                             web.t("contests.tab_manage")])
 
@@ -76,7 +76,7 @@ with tab_board:
                 staff_id = int(people.iloc[rows[0]]["staff_id"])
                 detail = web.load(leaderboard.breakdown, contest_id=contest_id, staff_id=staff_id, period=period,
                                   week_of=week_of)
-                st.write(web.t("contests.breakdown_of", name=people.iloc[rows[0]]["name"]))
+                st.write(web.t("contests.breakdown_of", name=web.plain(people.iloc[rows[0]]["name"])))
                 detail = detail.assign(rule=[web.label(zh, en) for zh, en in
                                              zip(detail["name_zh"], detail["name_en"], strict=True)])
                 st.dataframe(detail[["rule", "quantity", "points"]], hide_index=True, width="stretch",
@@ -114,7 +114,7 @@ with tab_manage:
     if pending.empty:
         st.caption(web.t("contests.no_pending"))
     for row in pending.itertuples():
-        st.write(web.t("contests.pending_line", staff=row.staff, points=row.points, reason=row.reason))
+        st.write(web.t("contests.pending_line", staff=web.plain(row.staff), points=row.points, reason=web.plain(row.reason)))
         if actor.is_hq:
             a, b = st.columns(2)
             if a.button(web.t("contests.approve"), key=f"ok{row.id}"):

@@ -36,13 +36,13 @@ base = bases.setdefault((pilot_id, day), rep["version"])
 suffix = f"{pilot_id}_{day.isoformat()}_{base}"
 editable = rep["editable"]
 if rep["exists"]:
-    st.caption(web.t("reports.status_saved", version=rep["version"], user=rep["updated_by"], at=rep["updated_at"]))
+    st.caption(web.t("reports.status_saved", version=rep["version"], user=web.plain(rep["updated_by"]), at=rep["updated_at"]))
 else:
     st.caption(web.t("reports.status_new"))
 if rep["lock"]:
     st.info(web.t(rep["lock"][0], **rep["lock"][1]))
 elif rep["version"] != base:
-    st.warning(web.t("reports.changed_meanwhile", user=rep["updated_by"], version=rep["version"]))
+    st.warning(web.t("reports.changed_meanwhile", user=web.plain(rep["updated_by"]), version=rep["version"]))
 unsaved = st.session_state.get("rp_unsaved")
 if unsaved and unsaved[0] == (pilot_id, day):
     with st.expander(web.t("reports.unsaved"), icon=":material/history:"):

@@ -4,7 +4,7 @@ from portal import pilots, profile, web
 
 actor = web.page("home")
 me = web.load(profile.my_profile)
-st.subheader(web.t("home.welcome", name=me["display_name"] or me["username"]))
+st.subheader(web.t("home.welcome", name=web.plain(me["display_name"] or me["username"])))
 st.caption(web.t(f"home.intro.{actor.role}"))
 
 if me["staff"]:
@@ -14,7 +14,7 @@ if me["staff"]:
     c2.metric(web.t("home.outlet"), s["outlet"])
     c3.metric(web.t("home.position"), web.t(f"position.{s['position']}"))
     if me["pilots"]:
-        st.info(web.t("home.in_pilot", pilots="、".join(me["pilots"])))
+        st.info(web.t("home.in_pilot", pilots=web.plain("、".join(me["pilots"]))))
 else:
     df = web.load(pilots.list_pilots)
     if df.empty:

@@ -20,7 +20,7 @@ if showing_last_week:  # Monday morning: nothing reported yet this week, so last
     week = board_cache.board(contest_id, "chosen_week", today - dt.timedelta(days=7), today)
 me = web.load(leaderboard.my_standing, contest_id=contest_id, week=week,
               today=board_cache.board(contest_id, "today", None, today))
-st.caption(me["contest"])
+st.caption(web.plain(me["contest"]))
 if showing_last_week:
     st.info(web.t("contests.last_week_shown"))
 
@@ -43,10 +43,10 @@ st.dataframe(board[["rank", "name", "points", "move", "me"]], hide_index=True, w
                             "move": web.t("contests.col.move"), "me": web.t("contests.col.me")})
 
 if me["team"]:
-    st.write(web.t("contests.my_team", team=me["team"]["team"], rank=int(me["team"]["rank"]), n=me["teams"],
+    st.write(web.t("contests.my_team", team=web.plain(me["team"]["team"]), rank=int(me["team"]["rank"]), n=me["teams"],
                    per=me["team"]["per_member"]))
 if me["opponent"]:
-    st.write(web.t("contests.my_opponent", name=me["opponent"]["name"], points=me["opponent"]["points"]))
+    st.write(web.t("contests.my_opponent", name=web.plain(me["opponent"]["name"]), points=me["opponent"]["points"]))
 if me["badges"]:
     st.write(web.t("contests.my_badges"))
     st.write("  ".join(f"🏅 {web.label(b['name_zh'], b['name_en'])}{' ' + b['period'] if b['period'] else ''}"

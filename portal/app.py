@@ -75,7 +75,7 @@ def login_page() -> None:
 
 def sidebar(actor) -> None:
     with st.sidebar:
-        st.caption(web.t("sidebar.signed_in", name=actor.display_name, role=web.t(f"role.{actor.role}")))
+        st.caption(web.t("sidebar.signed_in", name=web.plain(actor.display_name), role=web.t(f"role.{actor.role}")))
         codes = list(LANGUAGES)
         choice = st.selectbox(web.t("sidebar.language"), codes, index=codes.index(actor.language),
                               format_func=LANGUAGES.get, key="lang_select")
