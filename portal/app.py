@@ -7,6 +7,7 @@ import json
 import streamlit as st
 
 from portal import auth, db, navigation, users, web
+from portal.errors import PortalError
 from portal.i18n import LANGUAGES
 from portal.session_cookie import COOKIE_NAME, LOGIN_PATH, LOGOUT_PATH
 
@@ -60,7 +61,11 @@ def login_page() -> None:
         password = st.text_input(web.t("login.password"), type="password", max_chars=128)
         submitted = st.form_submit_button(web.t("login.submit"), type="primary")
     if submitted:
-        result = db.run(auth.login, username=username, password=password)
+        try:
+            result = db.run(auth.login, username=username, password=password)
+        except PortalError as exc:  # e.g. the database cannot be written: a message, not a stack trace
+            st.error(web.error_text(exc))
+            st.stop()
         if result.ok:
             st.session_state[web.TOKEN_KEY] = result.token
             st.session_state["_handoff"] = result.handoff
@@ -91,7 +96,11 @@ def sidebar(actor) -> None:
 
 
 def main() -> None:
-    _resolve_actor()
+    try:
+        _resolve_actor()
+    except PortalError as exc:  # e.g. the database cannot be opened: a message, not a stack trace
+        st.error(web.error_text(exc))
+        st.stop()
     actor = web.current_actor()
     if st.session_state.pop("_logged_out", False):
         _post(LOGOUT_PATH)

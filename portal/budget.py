@@ -18,6 +18,7 @@ from models.budget import SPENT_STATUSES, BudgetLine, BudgetOverride, BudgetStat
 from models.org import Branch, Role, User
 from models.pilot import Phase, Pilot
 from portal import audit, clock, numbers, pilots
+from portal import text as text_rule
 from portal.access import Actor, lock_pilot, require_pilot, require_role, visible_pilot_ids
 from portal.errors import ValidationFailed
 from portal.i18n import translate
@@ -229,9 +230,8 @@ def lines_changed(session: Session, *, actor: Actor, pilot_ids, start: date, end
 def approve_override(session: Session, *, actor: Actor, pilot_id: int, amount: object, reason: str) -> int:
     """HQ allows `amount` (yuan as typed) above the pilot's cap, with a written reason."""
     require_pilot(session, actor, pilot_id, roles=(Role.hq,), action="budget.override")
-    text = (reason or "").strip()
-    if len(text) < MIN_REASON_CHARS or len(text) > MAX_REASON_CHARS:
-        raise ValidationFailed("budget.err_reason", min=MIN_REASON_CHARS, max=MAX_REASON_CHARS)
+    text = text_rule.clean(reason, min_len=MIN_REASON_CHARS, max_len=MAX_REASON_CHARS, multiline=True,
+                           key="budget.err_reason")
     fen = parse_amount(actor, amount)
     pilot = lock_pilot(session, pilot_id)
     before = totals(session, [pilot])[pilot.id]

@@ -11,6 +11,7 @@ from models.budget import SPENT_STATUSES, BudgetCategory, BudgetLine, BudgetStat
 from models.org import Role
 from models.playbook import ContentItem
 from portal import audit, budget, clock
+from portal import text as text_rule
 from portal.access import Actor
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.i18n import label
@@ -33,13 +34,10 @@ def _counted(status: str, actual_fen: int) -> int:
 
 
 def _text(actor: Actor, field: str, value: object, *, required: bool = False) -> str:
-    text = " ".join(str(value or "").split())
-    if required and not text:
-        raise ValidationFailed("budget.err_required", field=budget.field_name(actor, field))
-    if len(text) > TEXT_LIMITS[field]:
-        raise ValidationFailed("budget.err_too_long", field=budget.field_name(actor, field),
-                               max=TEXT_LIMITS[field])
-    return text
+    """One line of text by the portal's rule (portal.text), with the budget's messages."""
+    return text_rule.clean(value, max_len=TEXT_LIMITS[field], min_len=1 if required else 0,
+                           key="budget.err_too_long", empty_key="budget.err_required",
+                           field=budget.field_name(actor, field))
 
 
 def _category(value: object) -> str:

@@ -13,6 +13,7 @@ from models.contests import Contest, ContestBranch, ContestParticipant, ContestR
 from models.org import Branch, Role, Staff
 from models.playbook import ContentItem, Metric
 from portal import audit, clock
+from portal import text as text_rule
 from portal.access import Actor, coach_pilot_ids, require_pilot, require_role, subtree
 from portal.errors import NotFound, PermissionDenied, ValidationFailed
 
@@ -143,14 +144,12 @@ def create_contest(session: Session, *, actor: Actor, name: str, start_date: dat
                    show_names_top: int = 10, teams: str = "outlet") -> int:
     """HQ (any scope, e.g. a scale-out wave of branches) or a coach for their own pilot.
     Without `rules` the guide's default rules apply."""
-    name = (name or "").strip()
     if pilot_id is not None:
         pilot = require_pilot(session, actor, pilot_id, roles=(Role.hq, Role.coach), action="contests.create")
         branch_ids = [pilot.branch_id]
     else:
         require_role(actor, Role.hq, action="contests.create")
-    if not 1 <= len(name) <= 100:
-        raise ValidationFailed("contests.err_name")
+    name = text_rule.clean(name, max_len=100, min_len=1, key="contests.err_name")
     if kind not in KINDS:
         raise ValidationFailed("contests.err_kind")
     if end_date < start_date or (end_date - start_date).days > 366:
@@ -228,9 +227,7 @@ def update_contest(session: Session, *, actor: Actor, contest_id: int, show_name
             raise ValidationFailed("contests.err_status")
         contest.status = status
     if name is not None:
-        if not 1 <= len(name.strip()) <= 100:
-            raise ValidationFailed("contests.err_name")
-        contest.name = name.strip()
+        contest.name = text_rule.clean(name, max_len=100, min_len=1, key="contests.err_name")
     session.add(contest)
     audit.record(session, actor=actor, action="contests.update", entity="contest", entity_id=contest.id,
                  before=before, after=audit.snapshot(contest))

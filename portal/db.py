@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
-from portal.errors import PermissionDenied
+from portal.errors import PermissionDenied, StorageError
 from portal.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
     return create_engine(
@@ -43,6 +43,7 @@ def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
         pool_size=pool_size or settings.pool_size,
         max_overflow=2,
         pool_pre_ping=True,
+        hide_parameters=True,  # SQL errors in logs never show values (webhook URLs, hashes)
     )
 
 
@@ -122,8 +123,26 @@ def run(fn: Callable[..., T], *, engine: Engine | None = None, write: bool = Tru
                 log.info("retrying transaction after %s (attempt %d)", type(exc).__name__, attempt)
                 time.sleep(0.02 * attempt)
                 continue
+            storage = _storage_problem(exc)
+            if storage:
+                log.error("database storage problem: %s", getattr(exc, "orig", exc))
+                raise StorageError(storage) from exc
             raise
     raise AssertionError("unreachable")
+
+
+def _storage_problem(exc: DBAPIError) -> str | None:
+    """A message key when the database cannot be written: read-only file, disk or transaction,
+    a file that cannot be opened, or a full disk (SQLite's and PostgreSQL's wording)."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    text = str(orig or exc).lower()
+    if code in ("53100", "53200") or "database or disk is full" in text or "no space left" in text:
+        return "db.err_full"
+    if code == "25006" or "readonly database" in text or "unable to open database file" in text \
+            or "read-only file system" in text:
+        return "db.err_readonly"
+    return None
 
 
 def _audit_denial(engine: Engine, denied: PermissionDenied, actor: object) -> None:

@@ -45,3 +45,7 @@ class Conflict(PortalError):
 
 class AuthFailed(PortalError):
     pass
+
+
+class StorageError(PortalError):
+    """The database cannot be written (read-only file or disk, disk full): nothing was saved."""

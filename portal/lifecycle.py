@@ -13,6 +13,7 @@ from models.org import Role
 from models.pilot import Phase, Pilot
 from models.programme import PhaseDecision, PilotMeasurement
 from portal import audit, budget, clock, kpis, maturity, metrics
+from portal import text as text_rule
 from portal.access import Actor, require_pilot
 from portal.errors import ValidationFailed
 from portal.sop_views import completion
@@ -124,9 +125,7 @@ def transition(session: Session, *, actor: Actor, pilot_id: int, to_phase: str, 
     pilot = require_pilot(session, actor, pilot_id, roles=(Role.hq,), action="lifecycle.transition", lock=True)
     if to_phase not in TRANSITIONS.get(pilot.phase, frozenset()):
         raise ValidationFailed("lifecycle.err_transition", current=pilot.phase, target=to_phase)
-    rationale = (rationale or "").strip()
-    if not 5 <= len(rationale) <= 2000:
-        raise ValidationFailed("lifecycle.err_rationale")
+    rationale = text_rule.clean(rationale, min_len=5, max_len=2000, multiline=True, key="lifecycle.err_rationale")
     decision = ""
     if pilot.phase == Phase.validating and to_phase in (Phase.scaling, Phase.closed, Phase.stopped):
         decision = "go" if to_phase == Phase.scaling else "no_go"

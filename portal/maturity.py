@@ -15,6 +15,7 @@ from models.playbook import Stage, StageCriterion
 from models.programme import StageAssessment
 from models.sop import ChecklistItem
 from portal import audit, clock, metrics
+from portal import text as text_rule
 from portal.access import Actor, require_branch, require_pilot, require_role
 from portal.errors import NotFound, ValidationFailed
 
@@ -121,12 +122,10 @@ def confirm(session: Session, *, actor: Actor, branch_id: int, stage: int, note:
     if not isinstance(stage, int) or not 1 <= stage <= count:
         raise ValidationFailed("maturity.err_stage", max=count)
     result = evaluate(session, branch_id=branch_id, on=on)
-    note = (note or "").strip()
+    note = text_rule.clean(note, max_len=1000, multiline=True, key="maturity.err_note_long")
     overridden = stage != result["suggested"]
     if overridden and len(note) < 5:
         raise ValidationFailed("maturity.err_note")
-    if len(note) > 1000:
-        raise ValidationFailed("maturity.err_note_long")
     row = StageAssessment(branch_id=branch_id, pilot_id=result["pilot_id"], assessed_on=on,
                           suggested_stage=result["suggested"], stage=stage, overridden=overridden, note=note,
                           criteria=[{k: (v if not isinstance(v, date) else v.isoformat()) for k, v in r.items()}

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, delete, select
 from models.org import Branch, Role, User
 from models.pilot import DEFAULT_WEEKS, Pilot, PilotCoach, PilotInput
 from portal import audit, budget, clock, sop
+from portal import text as text_rule
 from portal.access import Actor, lock_pilot, require_pilot, require_role, visible_pilot_ids
 from portal.errors import ValidationFailed
 
@@ -20,6 +21,8 @@ PILOT_DAYS = DEFAULT_WEEKS * 7
 
 def parse_input(**values) -> PilotInput:
     """Validate pilot input; the first problem becomes a ValidationFailed naming the field."""
+    if "name" in values:  # one line of plain text (it names sheets, exports and select boxes)
+        values["name"] = text_rule.clean(values["name"], max_len=100, min_len=1, key="pilots.err_field", field="name")
     try:
         data = PilotInput.model_validate(values)
     except ValidationError as exc:

@@ -4,7 +4,6 @@ the content loader never overwrites them."""
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 
 import pandas as pd
@@ -15,6 +14,7 @@ from models.org import Role, User
 from models.pilot import Pilot
 from models.playbook import ContentItem, QaEntry
 from portal import audit, clock
+from portal import text as text_rule
 from portal.access import Actor, require_pilot, require_role, visible_pilot_ids
 from portal.errors import NotFound, ValidationFailed
 
@@ -26,25 +26,12 @@ EDITORS = (Role.hq, Role.coach)
 READERS = (Role.hq, Role.coach, Role.branch_lead, Role.staff)
 MAX_QUESTION, MAX_ANSWER, MAX_TAGS, MAX_TAG = 500, 5000, 10, 20
 TAG_SEP = "、"
-# Bidirectional overrides can make stored text display differently from what it says.
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def clean_text(value: object, *, field: str, max_len: int, min_len: int = 0, multiline: bool = False) -> str:
-    """Stripped text within its length; control characters refused (newlines only in
-    multi-line fields)."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationFailed("qa.err_text")
-    text = value.replace("\r\n", "\n").strip()
-    for ch in text:
-        if (ch == "\n" and multiline) or (ch not in _BIDI and unicodedata.category(ch) != "Cc"):
-            continue
-        raise ValidationFailed("qa.err_control")
-    if not min_len <= len(text) <= max_len:
-        raise ValidationFailed(f"qa.err_length.{field}", min=min_len, max=max_len)
-    return text
+    """The portal's text rule (portal.text) with the manual's per-field length messages."""
+    return text_rule.clean(value, max_len=max_len, min_len=min_len, multiline=multiline,
+                           key=f"qa.err_length.{field}")
 
 
 def clean_tags(tags: object) -> str:

@@ -26,7 +26,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from exports import report_template
-from portal import audit, clock, db, org, report_store
+from portal import audit, clock, db, org, report_store, xlsx_upload
 from portal.access import Actor, require_pilot
 from portal.errors import ValidationFailed
 from portal.i18n import translate
@@ -155,6 +155,10 @@ def _read_sheets(data: bytes, filename: str) -> tuple[list[_Sheet], int | None]:
                     if len(body) > MAX_ROWS:
                         raise ValidationFailed("reports.err_too_many_rows", sheet=ws.title, maximum=MAX_ROWS)
             sheets.append(_Sheet(ws.title, codes, body))
+    except ValidationFailed:
+        raise
+    except Exception as exc:  # read-only sheets are parsed only now: damaged XML surfaces here
+        raise xlsx_upload.refusal(exc) from exc
     finally:
         wb.close()
     return sheets, pilot_id

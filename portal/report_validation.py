@@ -14,12 +14,12 @@ Rules (one home each):
 - channel split: when any channel is filled, the channels (blanks = 0) must add up to the day's
   staff total of the channel-split metric (wecom_adds);
 - staff counts (staff_active) cannot exceed the active staff of the pilot's branch;
-- texts: at most 2,000 characters, control characters other than newline/tab removed.
+- texts: multi-line, at most 2,000 characters, by the portal's text rule (portal.text:
+  control characters and direction overrides refused).
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
@@ -27,13 +27,13 @@ from sqlmodel import Session, select
 
 from models.playbook import ContentItem, Metric
 from models.reports import TEXT_MAX
+from portal import text as text_rule
 from portal.errors import ValidationFailed
 from portal.i18n import label, translate
 from portal.numbers import parse_count, parse_money_fen
 
 TEXT_FIELDS = ("highlights", "blockers", "next_steps")
 STAFF_COUNT_METRICS = ("staff_active",)  # branch metrics that count staff: ≤ active staff
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -168,10 +168,12 @@ def parse_value(spec: MetricSpec, raw: object, *, field: str) -> int | None:
     return parse_count(raw, field=field, maximum=spec.max_value)
 
 
-def clean_text(raw: object) -> str:
-    if raw is None:
-        return ""
-    return _CONTROL.sub("", str(raw)).strip()
+def clean_text(raw: object, *, field: str) -> str:
+    """A report text by the portal's rule (portal.text): multi-line, at most TEXT_MAX characters.
+    Numbers and dates typed into a text column of the Excel template are taken as text."""
+    value = raw if raw is None or isinstance(raw, str) else str(raw)
+    return text_rule.clean(value, max_len=TEXT_MAX, multiline=True, key="reports.err_text_long", field=field,
+                           maximum=TEXT_MAX)
 
 
 @dataclass
@@ -242,11 +244,10 @@ def parse_input(cat: Catalogue, *, lang: str, roster: dict[int, str],
     if texts is not None:
         parsed.texts = {}
         for key in (k for k in TEXT_FIELDS if k in texts):
-            text = clean_text(texts[key])
-            if len(text) > TEXT_MAX:
-                parsed.problems.append(Problem("reports.err_text_long", {
-                    "field": translate(lang, f"reports.{key}"), "maximum": TEXT_MAX}, None, key))
-            parsed.texts[key] = text
+            try:
+                parsed.texts[key] = clean_text(texts[key], field=translate(lang, f"reports.{key}"))
+            except ValidationFailed as exc:
+                parsed.problems.append(Problem(exc.key, exc.params, None, key))
     return parsed
 
 

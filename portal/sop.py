@@ -15,6 +15,7 @@ from models.pilot import Pilot
 from models.playbook import SopTemplate, SopTemplateItem
 from models.sop import CLOSED, ChecklistItem, ItemStatus
 from portal import audit, clock
+from portal import text as text_rule
 from portal.access import Actor, require_pilot
 from portal.errors import PermissionDenied, ValidationFailed
 
@@ -67,11 +68,9 @@ def check_move(actor: Actor, current: str, target: str, *, assigned: bool, item_
         raise PermissionDenied(key, action=action, entity="checklist_item", entity_id=item_id)
 
 
-def clean_text(value: str | None, *, limit: int, key: str) -> str:
-    text = (value or "").replace("\x00", "").strip()
-    if len(text) > limit:
-        raise ValidationFailed(key, max=limit)
-    return text
+def clean_text(value: str | None, *, limit: int, key: str, multiline: bool = False) -> str:
+    """The portal's text rule (portal.text); `key` names the too-long message."""
+    return text_rule.clean(value, max_len=limit, multiline=multiline, key=key)
 
 
 def clean_link(value: str | None) -> str:

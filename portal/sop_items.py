@@ -56,10 +56,10 @@ def set_status(session: Session, *, actor: Actor, item_id: int, status: str, rea
     if item.status == status:
         return {"id": item.id, "status": item.status, "changed": False}
     check_move(actor, item.status, status, assigned=assigned, item_id=item.id, action=action)
-    reason = clean_text(reason, limit=MAX_REASON, key="sop.err_reason_long")
+    reason = clean_text(reason, limit=MAX_REASON, key="sop.err_reason_long", multiline=True)
     if status in NEEDS_REASON and not reason:
         raise ValidationFailed("sop.err_reason")
-    note = clean_text(evidence_note, limit=MAX_NOTE, key="sop.err_note_long")
+    note = clean_text(evidence_note, limit=MAX_NOTE, key="sop.err_note_long", multiline=True)
     link = clean_link(evidence_link)
     verb = "reopen" if item.status == ItemStatus.done else VERBS[status]
     before = audit.snapshot(item)
@@ -130,7 +130,7 @@ def add_item(session: Session, *, actor: Actor, pilot_id: int, title: str, due_d
     title = clean_text(title, limit=MAX_TITLE, key="sop.err_title")
     if not title:
         raise ValidationFailed("sop.err_title", max=MAX_TITLE)
-    detail = clean_text(detail, limit=MAX_NOTE, key="sop.err_note_long")
+    detail = clean_text(detail, limit=MAX_NOTE, key="sop.err_note_long", multiline=True)
     if owner_role not in OWNER_ROLES:
         raise ValidationFailed("sop.err_owner")
     if step not in (0, *STEPS):

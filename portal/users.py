@@ -9,6 +9,7 @@ from sqlmodel import Session, col, delete, select
 
 from models.org import Branch, Role, Staff, User, UserScope
 from portal import audit, auth, clock
+from portal import text as text_rule
 from portal.access import Actor, require_role
 from portal.errors import Conflict, NotFound, ValidationFailed
 
@@ -49,8 +50,7 @@ def create_user(session: Session, *, actor: Actor, username: str, password: str 
         raise ValidationFailed("users.err_role", role=role)
     if language not in LANGUAGES:
         raise ValidationFailed("users.err_language")
-    if len(display_name) > 64:
-        raise ValidationFailed("users.err_display_name")
+    display_name = text_rule.clean(display_name, max_len=64, key="users.err_display_name")
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
         raise Conflict("users.err_exists", username=username)
     staff_id = None
@@ -97,7 +97,7 @@ def update_user(session: Session, *, actor: Actor, username: str, role: str | No
         if not active:
             auth.revoke_user_sessions(session, user.id)
     if display_name is not None:
-        user.display_name = display_name.strip()[:64]
+        user.display_name = text_rule.clean(display_name, max_len=64, key="users.err_display_name")
     session.add(user)
     session.flush()
     if branch_ids is not None or role is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-import defusedxml  # noqa: F401  (openpyxl picks it up; import fails loudly if missing)
+from defusedxml import DefusedXmlException  # openpyxl parses with defusedxml when it is installed
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
@@ -43,4 +43,16 @@ def open_workbook(data: bytes, *, filename: str = "") -> Workbook:
     try:
         return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged files
-        raise ValidationFailed("upload.err_damaged") from exc
+        raise refusal(exc) from exc
+
+
+def refusal(exc: BaseException) -> ValidationFailed:
+    """The clear refusal for an error raised while openpyxl parses a workbook (at load, or
+    later while iterating a read-only sheet): XML entity declarations (defusedxml refuses
+    entity bombs and external entities) or plain damage."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, DefusedXmlException):
+            return ValidationFailed("upload.err_xml_entities")
+        seen = seen.__cause__ or seen.__context__
+    return ValidationFailed("upload.err_damaged")

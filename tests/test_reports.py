@@ -184,7 +184,7 @@ def test_unambiguous_cells_are_accepted(world, code, cell, expected):
     ({"staff_values": {0: {"no_such_metric": 1}}}, "reports.err_metric_unknown"),
     ({"highlights": "好" * 2001}, "reports.err_text_long"),
     ({}, "reports.err_empty"),
-    ({"blockers": " \x00 "}, "reports.err_empty"),
+    ({"blockers": " \x00 "}, "text.err_control"),
 ])
 def test_rule_catalogue(world, kw, key):
     kw = {k: ({world.a[0]: v[0]} if k == "staff_values" else v) for k, v in kw.items()}

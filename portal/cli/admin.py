@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
 
@@ -101,8 +102,11 @@ def cmd_backup(args) -> int:  # noqa: ANN001
               f"  pg_dump --format=custom --file {out} '{url.render_as_string(hide_password=True)}'\n"
               "恢复 / restore: pg_restore --clean --dbname <url> FILE")
         if shutil.which("pg_dump"):
-            plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-            return subprocess.call(["pg_dump", "--format=custom", "--file", str(out), plain])
+            # The password goes through the environment: a command line is visible to every
+            # local user (ps, /proc) and ends up in process accounting.
+            env = {**os.environ, **({"PGPASSWORD": url.password} if url.password else {})}
+            plain = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+            return subprocess.call(["pg_dump", "--format=custom", "--file", str(out), plain], env=env)
         return 2
     result = backup_sqlite(Path(url.database), out)
     print(f"备份完成 / backup written: {out} (integrity_check: {result})")
@@ -114,10 +118,13 @@ def backup_sqlite(source: Path, out: Path) -> str:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".partial")
     tmp.unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    src = sqlite3.connect(f"file:{quote(str(source.resolve()))}?mode=ro", uri=True)  # quoted: "#", "?" in paths
     dst = sqlite3.connect(tmp)
     try:
-        src.backup(dst, pages=1024)
+        # One step: the copy is one read transaction of the source, which in WAL mode never
+        # blocks writers. Copying in slices restarts whenever a writer commits in between, so
+        # under steady write load a sliced backup never finishes.
+        src.backup(dst, pages=-1)
         dst.execute("PRAGMA journal_mode=DELETE")
         result = dst.execute("PRAGMA integrity_check").fetchone()[0]
     finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from portal import db, report_import
 from portal.access import CLI_ACTOR
+from portal.errors import ValidationFailed
 
 
 def register(sub) -> None:  # noqa: ANN001
@@ -22,7 +23,10 @@ def register(sub) -> None:  # noqa: ANN001
 
 
 def cmd_reports(args) -> int:  # noqa: ANN001
-    data = args.file.read_bytes()
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:  # missing, a directory, unreadable: a message, not a traceback
+        raise ValidationFailed("upload.err_read", path=str(args.file)) from exc
     result = db.run(report_import.import_reports, actor=CLI_ACTOR, pilot_id=args.pilot, data=data,
                     filename=args.file.name, dry_run=args.dry_run)
     errors = result["errors"]
