@@ -21,6 +21,7 @@ from portal import (
     sop_views,
     targets,
     web,
+    weekly_ui,
 )
 
 actor = web.page("pilot_overview")
@@ -46,6 +47,7 @@ m2.metric(web.t("programme.col.day"), f"{info['day']}/{(end - start).days + 1}")
 m3.metric(web.t("programme.col.kpi"), programme_charts.LIGHTS[kpis.summary_light(progress)])
 m4.metric(web.t("programme.col.budget_used_pct"), f"{money['used_pct']:.0f}%")
 m5.metric(web.t("programme.col.sop_completion"), f"{checklist['overall']['rate']:.0%}")
+weekly_ui.download_control(actor, pilot_ids=[pilot_id], key="weekly_pilot")
 
 tabs = st.tabs([web.t(f"programme.tab.{k}") for k in
                 ("targets", "stage", "checklist", "budget", "contest", "notes", "decisions")])

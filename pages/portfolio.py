@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from portal import portfolio, programme_charts, web
+from portal import portfolio, programme_charts, web, weekly_ui
 
 actor = web.page("portfolio")
 df = web.load(portfolio.portfolio)
@@ -27,6 +27,7 @@ m1.metric(web.t("programme.m_pilots"), len(shown))
 m2.metric(web.t("programme.m_red"), int((shown["kpi"] == "red").sum()))
 m3.metric(web.t("programme.m_overdue"), int(shown["overdue"].sum()))
 m4.metric(web.t("programme.m_missing"), int(shown["missing_reports"].sum()))
+weekly_ui.download_control(actor)  # all pilots the actor may see that ran during the chosen week
 
 table = shown.assign(
     phase=shown["phase"].map(web.fmt("phase")),
