@@ -62,9 +62,12 @@ class PointEntry(SQLModel, table=True):
     """Append-only ledger. Corrections and report edits add reversing rows; nothing is
     updated or deleted."""
 
+    # Both indexes cover the queries that use them (no table lookups per ledger row): the
+    # board sums points_c of a contest's days per participant; the key serves the ledger sync
+    # (quantity and points per staff, day and metric) and a participant's points breakdown.
     __table_args__ = (
-        Index("ix_pointentry_board", "contest_id", "day", "staff_id"),
-        Index("ix_pointentry_key", "contest_id", "staff_id", "day", "metric", "source"),
+        Index("ix_pointentry_board", "contest_id", "day", "staff_id", "points_c"),
+        Index("ix_pointentry_key", "contest_id", "staff_id", "day", "metric", "source", "quantity", "points_c"),
     )
     id: int | None = Field(default=None, primary_key=True)
     contest_id: int = Field(foreign_key="contest.id")
@@ -99,7 +102,9 @@ class ManualAward(SQLModel, table=True):
 class ContestPair(SQLModel, table=True):
     """Weekly head-to-head pairs (week = Monday of the ISO week)."""
 
-    __table_args__ = (UniqueConstraint("contest_id", "week_start", "staff_a"),)
+    # A staff member's opponent is looked up from either side of the pair.
+    __table_args__ = (UniqueConstraint("contest_id", "week_start", "staff_a"),
+                      Index("ix_contestpair_staff_b", "contest_id", "week_start", "staff_b"))
     id: int | None = Field(default=None, primary_key=True)
     contest_id: int = Field(foreign_key="contest.id", index=True)
     week_start: date

@@ -12,13 +12,17 @@ numbers in two entry tables.
 
 Values are integers: counts as counted, money (product_sales, aum_increase) in fen, scores
 (nps) as whole points. A blank cell stores no row (sums treat it as 0).
+- `ReportTotal` holds, per report and staff-level metric, the sum over staff of its
+  `DailyEntry` values. Database triggers (migration 0005) keep it equal to that sum on every
+  insert, update and delete of `daily_entry`, whoever writes; the metrics engine reads pilot
+  totals from it (one row per report and metric instead of one per staff member).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 TEXT_MAX = 2000
@@ -60,4 +64,13 @@ class BranchEntry(SQLModel, table=True):
     report_id: int = Field(foreign_key="daily_report.id")
     metric: str = Field(max_length=40)
     channel: str = Field(default="", max_length=40)  # '' unless metric == "wecom_adds"
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ReportTotal(SQLModel, table=True):
+    __tablename__ = "report_total"
+
+    report_id: int = Field(sa_column=Column(Integer, ForeignKey("daily_report.id", ondelete="CASCADE"),
+                                            primary_key=True))
+    metric: str = Field(max_length=40, primary_key=True)
     value: int = Field(sa_column=Column(BigInteger, nullable=False))

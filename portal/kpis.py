@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.pilot import Pilot, PilotTarget
 from models.playbook import Metric, Rate
@@ -27,7 +27,7 @@ def light(ratio: float | None) -> str:
     return "green" if ratio >= GREEN else "amber" if ratio >= AMBER else "red"
 
 
-def _target_to_date(rows: list[PilotTarget], pilot: Pilot, on: date) -> float:
+def _target_to_date(rows: list, pilot: Pilot, on: date) -> float:
     elapsed = (min(on, pilot.end_date) - pilot.start_date).days + 1
     total = 0.0
     for t in rows:
@@ -40,30 +40,48 @@ def _target_to_date(rows: list[PilotTarget], pilot: Pilot, on: date) -> float:
     return total
 
 
-def progress(session: Session, pilot: Pilot, on: date) -> pd.DataFrame:
-    """Per target metric: target and actual to date, their ratio and the light (internal:
-    callers have checked scope)."""
-    targets = session.exec(select(PilotTarget).where(PilotTarget.pilot_id == pilot.id)).all()
-    if not targets or on < pilot.start_date:
-        return pd.DataFrame(columns=COLUMNS)
+def progress_many(session: Session, pilots: list[Pilot], on: date) -> dict[int, pd.DataFrame]:
+    """progress() of many pilots with one set of queries: {pilot_id: frame} (internal: callers
+    have checked scope). Pilots without targets, or not started by `on`, get an empty frame."""
+    targets: dict[int, list] = {}  # rows with .metric, .week, .value (columns, not ORM objects)
+    ids = [p.id for p in pilots]
+    for t in session.exec(select(PilotTarget.pilot_id, PilotTarget.metric, PilotTarget.week, PilotTarget.value)
+                          .where(col(PilotTarget.pilot_id).in_(ids or [-1])).order_by(PilotTarget.id)).all():
+        targets.setdefault(t.pilot_id, []).append(t)
+    out = {p.id: pd.DataFrame(columns=COLUMNS) for p in pilots}
+    live = [p for p in pilots if targets.get(p.id) and on >= p.start_date]
+    if not live:
+        return out
     names = {c: (zh, en, d) for c, zh, en, d in session.exec(
         select(Metric.code, Metric.name_zh, Metric.name_en, Metric.direction))}
     names |= {c: (zh, en, "higher") for c, zh, en in session.exec(select(Rate.code, Rate.name_zh, Rate.name_en))}
-    end = min(on, pilot.end_date)
     rates = set(session.exec(select(Rate.code)).all())
-    rows = []
-    for code in sorted({t.metric for t in targets}):
-        mine = [t for t in targets if t.metric == code]
-        target = (max(t.value for t in mine if t.week <= max(1, ((end - pilot.start_date).days // 7) + 1))
-                  if code in rates else _target_to_date(mine, pilot, on))
-        actual = metrics.value_of(session, pilot_id=pilot.id, code=code, start=pilot.start_date, end=end)
-        zh, en, direction = names.get(code, (code, code, "higher"))
-        ratio = None
-        if actual is not None and target:
-            ratio = actual / target if direction == "higher" else (target / actual if actual else 1.0)
-        rows.append({"metric": code, "name_zh": zh, "name_en": en, "target": round(target, 4),
-                     "actual": actual, "ratio": None if ratio is None else round(ratio, 4), "light": light(ratio)})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    codes = sorted({t.metric for p in live for t in targets[p.id]})
+    actuals = metrics.values_of(session, windows={p.id: (p.start_date, min(on, p.end_date)) for p in live},
+                                codes=codes)
+    for pilot in live:
+        end = min(on, pilot.end_date)
+        rows = []
+        for code in sorted({t.metric for t in targets[pilot.id]}):
+            mine = [t for t in targets[pilot.id] if t.metric == code]
+            target = (max(t.value for t in mine if t.week <= max(1, ((end - pilot.start_date).days // 7) + 1))
+                      if code in rates else _target_to_date(mine, pilot, on))
+            actual = actuals.get(pilot.id, {}).get(code)
+            zh, en, direction = names.get(code, (code, code, "higher"))
+            ratio = None
+            if actual is not None and target:
+                ratio = actual / target if direction == "higher" else (target / actual if actual else 1.0)
+            rows.append({"metric": code, "name_zh": zh, "name_en": en, "target": round(target, 4),
+                         "actual": actual, "ratio": None if ratio is None else round(ratio, 4),
+                         "light": light(ratio)})
+        out[pilot.id] = pd.DataFrame(rows, columns=COLUMNS)
+    return out
+
+
+def progress(session: Session, pilot: Pilot, on: date) -> pd.DataFrame:
+    """Per target metric: target and actual to date, their ratio and the light (internal:
+    callers have checked scope)."""
+    return progress_many(session, [pilot], on)[pilot.id]
 
 
 def summary_light(df: pd.DataFrame) -> str:

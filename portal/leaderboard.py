@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import func
+from sqlalchemy import and_, case, func, insert, or_
 from sqlmodel import Session, select
 
 from models.contests import BadgeAward, Contest, ContestPair, ContestParticipant, ContestTeam, PointEntry
@@ -15,6 +15,7 @@ from models.playbook import Badge, Metric
 from portal import audit, clock, contests
 from portal.access import Actor, require_role
 from portal.errors import ValidationFailed
+from portal.metric_engine import frame
 
 PERIODS = ("today", "week", "chosen_week", "contest")
 STANDING_COLUMNS = ["rank", "staff_id", "employee_no", "name", "team_id", "points"]
@@ -43,23 +44,38 @@ def period_bounds(contest: Contest, period: str, *, on: date | None = None,
     return max(start, contest.start_date), min(end, contest.end_date, on)
 
 
-def standings(session: Session, contest_id: int, start: date, end: date) -> pd.DataFrame:
-    """Every participant with points in [start, end] and RANK() (ties share a rank).
-    No permission check: callers check the viewer first (this result is shareable/cached)."""
-    totals = (select(PointEntry.staff_id, func.sum(PointEntry.points_c).label("points_c"))
-              .where(PointEntry.contest_id == contest_id, PointEntry.day >= start, PointEntry.day <= end)
+def _ranked(session: Session, contest_id: int, now: tuple[date, date],
+            before: tuple[date, date] | None = None) -> pd.DataFrame:
+    """Every participant with the points of `now` and RANK() over them (ties share a rank),
+    and with `before` also the rank over that period: one scan of the ledger (covering index
+    ix_pointentry_board), one GROUP BY, two window functions."""
+    prev = before or now
+    lo, hi = min(now[0], prev[0]), max(now[1], prev[1])
+
+    def within(period: tuple[date, date]):  # noqa: ANN202
+        return func.sum(case((and_(PointEntry.day >= period[0], PointEntry.day <= period[1]), PointEntry.points_c),
+                             else_=0))
+
+    totals = (select(PointEntry.staff_id, within(now).label("now_c"), within(prev).label("before_c"))
+              .where(PointEntry.contest_id == contest_id, PointEntry.day >= lo, PointEntry.day <= hi)
               .group_by(PointEntry.staff_id).subquery())
-    points = func.coalesce(totals.c.points_c, 0)
-    stmt = (select(func.rank().over(order_by=points.desc()).label("rank"), ContestParticipant.staff_id,
+    points, earlier = func.coalesce(totals.c.now_c, 0), func.coalesce(totals.c.before_c, 0)
+    stmt = (select(func.rank().over(order_by=points.desc()).label("rank"),
+                   func.rank().over(order_by=earlier.desc()).label("before_rank"), ContestParticipant.staff_id,
                    Staff.employee_no, Staff.name, ContestParticipant.team_id, points.label("points_c"))
             .join(Staff, Staff.id == ContestParticipant.staff_id)
             .outerjoin(totals, totals.c.staff_id == ContestParticipant.staff_id)
             .where(ContestParticipant.contest_id == contest_id)
             .order_by(points.desc(), Staff.employee_no))
-    df = pd.DataFrame(session.exec(stmt).all(), columns=["rank", "staff_id", "employee_no", "name", "team_id",
-                                                         "points_c"])
-    df["points"] = df["points_c"] / 100
-    return df[STANDING_COLUMNS]
+    df = frame(session, stmt, ["rank", "before_rank", "staff_id", "employee_no", "name", "team_id", "points_c"])
+    df["points"] = df["points_c"].astype("float64") / 100
+    return df
+
+
+def standings(session: Session, contest_id: int, start: date, end: date) -> pd.DataFrame:
+    """Every participant with points in [start, end] and RANK() (ties share a rank).
+    No permission check: callers check the viewer first (this result is shareable/cached)."""
+    return _ranked(session, contest_id, (start, end))[STANDING_COLUMNS]
 
 
 def with_movement(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
@@ -72,13 +88,16 @@ def with_movement(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
 
 def board(session: Session, contest: Contest, period: str, *, on: date | None = None,
           week_of: date | None = None) -> pd.DataFrame:
+    """The period's standings with `move` against the ranking as of yesterday (the same
+    period up to yesterday; for "today", yesterday itself), from one ledger query."""
     on = on or clock.today()
     start, end = period_bounds(contest, period, on=on, week_of=week_of)
-    now = standings(session, contest.id, start, end)
     yesterday = on - timedelta(days=1)
     prev_start = yesterday if period == "today" else start
-    before = standings(session, contest.id, prev_start, min(end, yesterday)) if prev_start <= yesterday else now
-    return with_movement(now, before)
+    before = (prev_start, min(end, yesterday)) if prev_start <= yesterday else None
+    ranked = _ranked(session, contest.id, (start, end), before)
+    ranked["move"] = (ranked["before_rank"] - ranked["rank"]).astype(int)
+    return ranked[[*STANDING_COLUMNS, "move"]]
 
 
 def hide_names(df: pd.DataFrame, show_top: int, actor: Actor) -> pd.DataFrame:
@@ -138,7 +157,7 @@ def breakdown(session: Session, *, actor: Actor, contest_id: int, staff_id: int,
             .where(PointEntry.contest_id == contest_id, PointEntry.staff_id == staff_id,
                    PointEntry.day >= start, PointEntry.day <= end)
             .group_by(PointEntry.metric).order_by(PointEntry.metric))
-    df = pd.DataFrame(session.exec(stmt).all(), columns=["metric", "quantity", "points_c"])
+    df = frame(session, stmt, ["metric", "quantity", "points_c"])
     names = {code: (zh, en) for code, zh, en in session.exec(select(Metric.code, Metric.name_zh, Metric.name_en))}
     names[""] = ("手动奖励", "Manual awards")
     df["name_zh"] = df["metric"].map(lambda m: names.get(m, (m, m))[0])
@@ -159,12 +178,12 @@ def make_pairs(session: Session, *, actor: Actor, contest_id: int, week_of: date
                                                  ContestPair.week_start == monday)).first():
         return 0
     last = standings(session, contest_id, monday - timedelta(days=7), monday - timedelta(days=1))
-    ids = last["staff_id"].tolist()
-    count = 0
-    for i in range(0, len(ids), 2):
-        session.add(ContestPair(contest_id=contest_id, week_start=monday, staff_a=ids[i],
-                                staff_b=ids[i + 1] if i + 1 < len(ids) else None))
-        count += 1
+    ids = [int(i) for i in last["staff_id"]]
+    rows = [{"contest_id": contest_id, "week_start": monday, "staff_a": ids[i],
+             "staff_b": ids[i + 1] if i + 1 < len(ids) else None} for i in range(0, len(ids), 2)]
+    if rows:
+        session.connection().execute(insert(ContestPair.__table__), rows)
+    count = len(rows)
     audit.record(session, actor=actor, action="contests.pairs", entity="contest", entity_id=contest_id,
                  after={"week": monday, "pairs": count})
     return count
@@ -215,8 +234,9 @@ def my_standing(session: Session, *, actor: Actor, contest_id: int, top: int = 1
     team_row = teams[teams["team_id"] == me["team_id"]] if pd.notna(me["team_id"]) else teams.iloc[0:0]
     opponent = None
     monday = week_start(clock.today())
-    for pair in session.exec(select(ContestPair).where(ContestPair.contest_id == contest_id,
-                                                       ContestPair.week_start == monday)).all():
+    for pair in session.exec(select(ContestPair).where(
+            ContestPair.contest_id == contest_id, ContestPair.week_start == monday,
+            or_(ContestPair.staff_a == actor.staff_id, ContestPair.staff_b == actor.staff_id))).all():
         if actor.staff_id in (pair.staff_a, pair.staff_b):
             other = pair.staff_b if pair.staff_a == actor.staff_id else pair.staff_a
             if other is not None:

@@ -23,12 +23,13 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import and_, case
 from sqlmodel import Session, col, func, select
 
 from models.org import Branch, Staff
 from models.pilot import Pilot
 from models.playbook import Metric, Rate
-from models.reports import BranchEntry, DailyEntry, DailyReport
+from models.reports import BranchEntry, DailyEntry, DailyReport, ReportTotal
 from portal.access import branch_children
 from portal.errors import ValidationFailed
 
@@ -37,6 +38,48 @@ PERIODS = ("total", "day", "week", "pilot_week")
 
 
 # ------------------------------------------------------------------ internal queries
+
+FRAME_CHUNK = 100_000
+
+
+def _column(values: tuple, interned: dict) -> np.ndarray:
+    """One column of a fetched chunk: int64 when it holds only ints, float64 (NaN for NULL)
+    for ints with NULLs, otherwise objects with equal values shared (a national ledger repeats
+    a few hundred dates and metric codes millions of times)."""
+    first = next((v for v in values if v is not None), None)
+    if type(first) is int:
+        try:
+            return np.array(values, dtype=np.int64)
+        except TypeError:
+            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    out = np.empty(len(values), dtype=object)
+    out[:] = [interned.setdefault(v, v) for v in values]
+    return out
+
+
+def frame(session: Session, stmt, columns: list[str]) -> pd.DataFrame:  # noqa: ANN001
+    """The rows of a column select as a DataFrame: read through Core (no ORM row loading) in
+    chunks of FRAME_CHUNK rows (a server-side cursor on PostgreSQL), each chunk turned into
+    compact column arrays, so memory stays near the size of the result. Handed SQLAlchemy Row
+    objects directly, pandas would probe every row for namedtuple fields."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # what session.exec would autoflush
+    result = session.connection().execute(stmt, execution_options={"yield_per": FRAME_CHUNK})
+    parts: list[list[np.ndarray]] = [[] for _ in columns]
+    interned: dict = {}
+    for chunk in result.partitions():
+        for i, values in enumerate(zip(*chunk, strict=True)):
+            parts[i].append(_column(values, interned))
+    if not parts[0]:
+        return pd.DataFrame(columns=columns)
+    data = {}
+    for name, arrays in zip(columns, parts, strict=True):
+        kinds = {a.dtype for a in arrays}
+        if len(kinds) > 1:  # e.g. NULLs in one chunk only
+            arrays = [a.astype(object) for a in arrays]
+        data[name] = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+    return pd.DataFrame(data, columns=columns).infer_objects()
+
 
 def report_window(stmt, pilot_ids: list[int], start: date, end: date):  # noqa: ANN001, ANN202
     return stmt.where(col(DailyReport.pilot_id).in_(pilot_ids or [-1]),
@@ -53,7 +96,7 @@ def staff_daily_values(session: Session, *, pilot_ids: list[int], start: date, e
     if metrics is not None:
         stmt = stmt.where(col(DailyEntry.metric).in_(metrics or ["-"]))
     cols = ["pilot_id", "report_date", "staff_id", "metric", "value"]
-    return pd.DataFrame(session.exec(stmt).all(), columns=cols).astype({"value": "int64"})
+    return frame(session, stmt, cols).astype({"value": "int64"})
 
 
 def staff_sums(session: Session, pilot_ids: list[int], start: date, end: date, *group) -> pd.DataFrame:
@@ -64,8 +107,18 @@ def staff_sums(session: Session, pilot_ids: list[int], start: date, end: date, *
         stmt = stmt.join(Staff, Staff.id == DailyEntry.staff_id)
     stmt = report_window(stmt, pilot_ids, start, end).group_by(*keys)
     names = ["pilot_id", *(g.key for g in group), "metric", "value"]
-    out = pd.DataFrame(session.exec(stmt).all(), columns=names)
+    out = frame(session, stmt, names)
     out["value"] = out["value"].astype("float64")  # PostgreSQL's SUM(bigint) is numeric
+    return out
+
+
+def _report_totals(session: Session, pilot_ids: list[int], start: date, end: date) -> pd.DataFrame:
+    """Staff-level metric sums per pilot and day [pilot_id, report_date, metric, value], from
+    the per-report totals the database keeps (models.reports.ReportTotal)."""
+    stmt = report_window(select(DailyReport.pilot_id, DailyReport.report_date, ReportTotal.metric, ReportTotal.value)
+                         .join(DailyReport, DailyReport.id == ReportTotal.report_id), pilot_ids, start, end)
+    out = frame(session, stmt, ["pilot_id", "report_date", "metric", "value"])
+    out["value"] = out["value"].astype("float64")
     return out
 
 
@@ -73,38 +126,55 @@ def _branch_rows(session: Session, pilot_ids: list[int], start: date, end: date)
     stmt = report_window(select(DailyReport.pilot_id, DailyReport.report_date, BranchEntry.metric, BranchEntry.channel,
                           BranchEntry.value).join(DailyReport, DailyReport.id == BranchEntry.report_id),
                    pilot_ids, start, end)
-    out = pd.DataFrame(session.exec(stmt).all(), columns=["pilot_id", "report_date", "metric", "channel", "value"])
+    out = frame(session, stmt, ["pilot_id", "report_date", "metric", "channel", "value"])
     out["value"] = out["value"].astype("float64")
     return out
 
 
 def _report_days(session: Session, pilot_ids: list[int], start: date, end: date) -> pd.DataFrame:
     stmt = report_window(select(DailyReport.pilot_id, DailyReport.report_date), pilot_ids, start, end)
-    return pd.DataFrame(session.exec(stmt).all(), columns=["pilot_id", "report_date"])
+    return frame(session, stmt, ["pilot_id", "report_date"])
 
 
 def pilot_frame(session: Session, pilot_ids: list[int]) -> pd.DataFrame:
-    rows = session.exec(select(Pilot.id, Pilot.start_date, Pilot.end_date, Pilot.branch_id)
-                        .where(col(Pilot.id).in_(pilot_ids or [-1]))).all()
-    return pd.DataFrame(rows, columns=["pilot_id", "start_date", "end_date", "branch_id"]).set_index("pilot_id")
+    stmt = select(Pilot.id, Pilot.start_date, Pilot.end_date, Pilot.branch_id).where(col(Pilot.id).in_(pilot_ids or [-1]))
+    return frame(session, stmt, ["pilot_id", "start_date", "end_date", "branch_id"]).set_index("pilot_id")
 
 
-def pilot_bases(session: Session, pilots: pd.DataFrame) -> pd.DataFrame:
-    """active_staff and customer_base per pilot (one query each, then the branch tree)."""
-    children = branch_children(session)
-    staff_count = dict(session.exec(select(Staff.branch_id, func.count()).where(Staff.active)
-                                    .group_by(Staff.branch_id)).all())
-    customers = dict(session.exec(select(Branch.id, Branch.customer_base)).all())
-    out = {}
-    for pid, branch_id in pilots["branch_id"].items():
+def _per_session(session: Session, key: str, load):  # noqa: ANN001, ANN202
+    """Reference data read once per transaction (a db.run session), e.g. for many value_of
+    calls from the stage criteria: never shared between sessions or users."""
+    if key not in session.info:
+        session.info[key] = load()
+    return session.info[key]
+
+
+def _bases(session: Session, branch_of: dict[int, int]) -> dict[int, dict[str, int]]:
+    """{pilot_id: {active_staff, customer_base}} from {pilot_id: branch_id}: the branch tree
+    once per session, then one query each for the staff counts and customer bases of the
+    pilots' subtrees."""
+    children = _per_session(session, "branch_children", lambda: branch_children(session))
+    trees = {}
+    for pid, branch_id in branch_of.items():
         tree, stack = [], [branch_id]
         while stack:
             bid = stack.pop()
             tree.append(bid)
             stack.extend(children.get(bid, []))
-        base = customers.get(branch_id) or sum(customers.get(b, 0) for b in tree)
-        out[pid] = {"active_staff": sum(staff_count.get(b, 0) for b in tree), "customer_base": base}
-    return pd.DataFrame.from_dict(out, orient="index", columns=list(BASES))
+        trees[pid] = tree
+    ids = sorted({b for tree in trees.values() for b in tree}) or [-1]
+    staff_count = dict(session.exec(select(Staff.branch_id, func.count())
+                                    .where(Staff.active, col(Staff.branch_id).in_(ids)).group_by(Staff.branch_id)).all())
+    customers = dict(session.exec(select(Branch.id, Branch.customer_base).where(col(Branch.id).in_(ids))).all())
+    return {pid: {"active_staff": sum(staff_count.get(b, 0) for b in tree),
+                  "customer_base": customers.get(tree[0]) or sum(customers.get(b, 0) for b in tree)}
+            for pid, tree in trees.items()}
+
+
+def pilot_bases(session: Session, pilots: pd.DataFrame) -> pd.DataFrame:
+    """active_staff and customer_base per pilot (index pilot_id; `pilots` has branch_id)."""
+    bases = _bases(session, pilots["branch_id"].to_dict())
+    return pd.DataFrame.from_dict(bases, orient="index", columns=list(BASES))
 
 
 def _period(df: pd.DataFrame, by: str, pilots: pd.DataFrame) -> pd.Series:
@@ -122,30 +192,94 @@ def _period(df: pd.DataFrame, by: str, pilots: pd.DataFrame) -> pd.Series:
 # ------------------------------------------------------------------ terms and rates
 
 def _catalogue(session: Session) -> tuple[dict[str, str], list[Rate]]:
-    levels = dict(session.exec(select(Metric.code, Metric.level).order_by(Metric.sort_order, Metric.code)).all())
-    return levels, list(session.exec(select(Rate).order_by(Rate.id)).all())
+    def load() -> tuple[dict[str, str], list[Rate]]:
+        levels = dict(session.exec(select(Metric.code, Metric.level).order_by(Metric.sort_order, Metric.code)).all())
+        return levels, list(session.exec(select(Rate).order_by(Rate.id)).all())
+
+    return _per_session(session, "metric_catalogue", load)
+
+
+def _windowed(stmt, pilot_ids: list[int], start: date, end: date,  # noqa: ANN001, ANN202
+              windows: dict[int, tuple[date, date]] | None):
+    """report_window, and with `windows` each pilot's own dates (CASE on pilot_id in SQL)."""
+    stmt = report_window(stmt, pilot_ids, start, end)
+    if windows:
+        lo = case({p: w[0] for p, w in windows.items()}, value=DailyReport.pilot_id)
+        hi = case({p: w[1] for p, w in windows.items()}, value=DailyReport.pilot_id)
+        stmt = stmt.where(DailyReport.report_date >= lo, DailyReport.report_date <= hi)
+    return stmt
+
+
+def _total_terms(session: Session, pilot_ids: list[int], start: date, end: date,
+                 windows: dict[int, tuple[date, date]] | None) -> dict[int, dict[str, float]]:
+    """{pilot_id: {days, metric: value}} over the whole window, aggregated in SQL: reported
+    days, flows summed, and each snapshot's value on its last reported day."""
+    days = session.exec(_windowed(select(DailyReport.pilot_id, func.count()), pilot_ids, start, end, windows)
+                        .group_by(DailyReport.pilot_id)).all()
+    out = {pid: {"days": float(n)} for pid, n in days}
+    if not out:
+        return out
+    flows = _windowed(select(DailyReport.pilot_id, ReportTotal.metric, func.sum(ReportTotal.value))
+                      .join(DailyReport, DailyReport.id == ReportTotal.report_id), pilot_ids, start, end, windows)
+    for pid, metric, value in session.exec(flows.group_by(DailyReport.pilot_id, ReportTotal.metric)).all():
+        out[pid][metric] = float(value)
+    last = (_windowed(select(DailyReport.pilot_id.label("pilot_id"), BranchEntry.metric.label("metric"),
+                             func.max(DailyReport.report_date).label("day"))
+                      .join(DailyReport, DailyReport.id == BranchEntry.report_id).where(BranchEntry.channel == ""),
+                      pilot_ids, start, end, windows)
+            .group_by(DailyReport.pilot_id, BranchEntry.metric).subquery())
+    snaps = (select(DailyReport.pilot_id, BranchEntry.metric, BranchEntry.value)
+             .join(DailyReport, DailyReport.id == BranchEntry.report_id)
+             .join(last, and_(last.c.pilot_id == DailyReport.pilot_id, last.c.metric == BranchEntry.metric,
+                              last.c.day == DailyReport.report_date))
+             .where(BranchEntry.channel == ""))
+    for pid, metric, value in session.exec(snaps).all():
+        out[pid][metric] = float(value)
+    return out
+
+
+def _clip(df: pd.DataFrame, windows: dict[int, tuple[date, date]] | None) -> pd.DataFrame:
+    """Only the rows inside their own pilot's window (when each pilot has one)."""
+    if windows is None or df.empty:
+        return df
+    lo = df["pilot_id"].map({p: w[0] for p, w in windows.items()})
+    hi = df["pilot_id"].map({p: w[1] for p, w in windows.items()})
+    return df[(df["report_date"] >= lo) & (df["report_date"] <= hi)]
 
 
 def compute_terms(session: Session, *, pilot_ids: list[int], start: date, end: date,
-                  by: str = "total") -> pd.DataFrame:
+                  by: str = "total", windows: dict[int, tuple[date, date]] | None = None) -> pd.DataFrame:
     """Index (pilot_id, period); a column per metric code (stored units: flows summed, snapshots
-    last), `days` (reported days) and the bases. Internal: no permission check."""
+    last), `days` (reported days) and the bases. With `windows` ({pilot_id: (start, end)}, each
+    inside start..end) every pilot counts only its own window: many pilots, one set of queries.
+    Internal: no permission check."""
     if by not in PERIODS:
         raise ValidationFailed("metrics.err_period", period=by)
     levels, _ = _catalogue(session)
-    pilots = pilot_frame(session, pilot_ids)
     keys = ["pilot_id", "period"]
-    days = _report_days(session, pilot_ids, start, end)
     columns = ["days", *levels, *BASES]
+    empty = pd.DataFrame(columns=columns, index=pd.MultiIndex.from_tuples([], names=keys), dtype="float64")
+    if by == "total":
+        totals = _total_terms(session, pilot_ids, start, end, windows)
+        if not totals:
+            return empty
+        branch_of = dict(session.exec(select(Pilot.id, Pilot.branch_id).where(col(Pilot.id).in_(list(totals)))).all())
+        bases = _bases(session, branch_of)
+        zeros = {c: 0.0 for c, level in levels.items() if level == "staff"}
+        rows = [[row.get(c) for c in columns] for row in ({**zeros, **totals[p], **bases[p]} for p in totals)]
+        index = pd.MultiIndex.from_tuples([(p, "total") for p in totals], names=keys)
+        return pd.DataFrame(rows, index=index, columns=columns, dtype="float64")
+    days = _clip(_report_days(session, pilot_ids, start, end), windows)
     if days.empty:
-        return pd.DataFrame(columns=columns, index=pd.MultiIndex.from_tuples([], names=keys), dtype="float64")
+        return empty
+    pilots = pilot_frame(session, pilot_ids)
     days["period"] = _period(days, by, pilots)
     terms = days.groupby(keys).size().rename("days").to_frame()
-    staff = staff_sums(session, pilot_ids, start, end, DailyReport.report_date)
+    staff = _clip(_report_totals(session, pilot_ids, start, end), windows)
     if not staff.empty:
         staff["period"] = _period(staff, by, pilots)
         terms = terms.join(staff.groupby([*keys, "metric"])["value"].sum().unstack("metric"))
-    branch = _branch_rows(session, pilot_ids, start, end)
+    branch = _clip(_branch_rows(session, pilot_ids, start, end), windows)
     branch = branch[branch["channel"] == ""].sort_values("report_date")
     if not branch.empty:
         branch["period"] = _period(branch, by, pilots)
@@ -219,26 +353,47 @@ def rates_from_totals(session: Session, totals: dict[str, float], *, days: int =
     return {code: (None if pd.isna(v) else float(v)) for code, v in values.items()}
 
 
+def values_of(session: Session, *, windows: dict[int, tuple[date, date]],
+              codes: list[str]) -> dict[int, dict[str, float | None]]:
+    """Metrics (flow summed, snapshot last; money in yuan) and rates of many pilots, each over
+    its own window {pilot_id: (start, end)}: {pilot_id: {code: value or None}}. None when the
+    pilot has no report in its window or the value is undefined. Internal: no permission check."""
+    levels, rates = _catalogue(session)
+    wanted = {r.code: r for r in rates if r.code in codes}
+    unknown = [c for c in codes if c not in wanted and c not in levels]
+    if unknown:
+        raise ValidationFailed("metrics.err_code", code=unknown[0])
+    windows = {p: w for p, w in windows.items() if w[0] <= w[1]}
+    out: dict[int, dict[str, float | None]] = {p: dict.fromkeys(codes) for p in windows}
+    if not windows:
+        return out
+    terms = compute_terms(session, pilot_ids=sorted(windows), start=min(w[0] for w in windows.values()),
+                          end=max(w[1] for w in windows.values()), windows=windows)
+    if terms.empty:
+        return out
+    metrics = to_display(session, terms[[c for c in codes if c in levels]]).to_dict("index")
+    derived = apply_rates(terms, list(wanted.values())).to_dict("index")
+    for (pid, _), values in metrics.items():
+        values.update(derived[(pid, _)])
+        out[pid] = {c: (None if values.get(c) is None or pd.isna(values[c]) else float(values[c])) for c in codes}
+    return out
+
+
 def value_of(session: Session, *, pilot_id: int, code: str, start: date, end: date) -> float | None:
     """A metric (flow summed, snapshot last; money in yuan) or a rate of one pilot over a window.
     Internal (e.g. stage criteria): no permission check."""
-    levels, rates = _catalogue(session)
-    rate = next((r for r in rates if r.code == code), None)
-    if rate is None and code not in levels:
-        raise ValidationFailed("metrics.err_code", code=code)
-    terms = compute_terms(session, pilot_ids=[pilot_id], start=start, end=end)
-    if terms.empty:
+    if start > end:
+        levels, rates = _catalogue(session)
+        if code not in levels and all(r.code != code for r in rates):
+            raise ValidationFailed("metrics.err_code", code=code)
         return None
-    if rate is not None:
-        value = apply_rates(terms, [rate])[code].iloc[0]
-    else:
-        value = to_display(session, terms)[code].iloc[0]
-    return None if pd.isna(value) else float(value)
+    return values_of(session, windows={pilot_id: (start, end)}, codes=[code])[pilot_id][code]
 
 
 def to_display(session: Session, frame: pd.DataFrame) -> pd.DataFrame:
     """Money columns from fen to yuan (a copy); other columns unchanged."""
-    money = set(session.exec(select(Metric.code).where(Metric.kind == "money")).all())
+    money = _per_session(session, "money_metrics",
+                         lambda: set(session.exec(select(Metric.code).where(Metric.kind == "money")).all()))
     out = frame.copy()
     for code in money & set(out.columns):
         out[code] = out[code] / 100

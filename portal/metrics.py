@@ -6,8 +6,9 @@ Functions taking `actor` check role (HQ, coach, branch lead) and pilot scope. Th
 carry money in yuan and rates as fractions. The internal building blocks — for services that
 have checked scope already — are re-exported here: `staff_daily_values` (per-staff daily values
 in stored units, money in fen: the contest ledger derives points from it), `compute_terms`,
-`compute_rates`, `rates_from_totals` and `value_of` (a metric or rate of a pilot over a window,
-e.g. for stage criteria). The aggregation rules are documented in portal.metric_engine.
+`compute_rates`, `rates_from_totals`, `value_of` (a metric or rate of a pilot over a window,
+e.g. for stage criteria) and `values_of` (the same for many pilots, each over its own window,
+in one set of queries). The aggregation rules are documented in portal.metric_engine.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from portal.metric_engine import (
     apply_rates,
     compute_rates,
     compute_terms,
+    frame,
     rate_status,
     rates_from_totals,
     report_window,
@@ -37,10 +39,11 @@ from portal.metric_engine import (
     staff_sums,
     to_display,
     value_of,
+    values_of,
 )
 
-__all__ = ["compute_rates", "compute_terms", "labels", "missing_reports", "rate", "rate_status", "rates",
-           "rates_from_totals", "staff_daily_values", "totals", "trend", "value_of", "visible_pilots"]
+__all__ = ["compute_rates", "compute_terms", "frame", "labels", "missing_reports", "rate", "rate_status", "rates",
+           "rates_from_totals", "staff_daily_values", "totals", "trend", "value_of", "values_of", "visible_pilots"]
 
 READ_ROLES = (Role.hq, Role.coach, Role.branch_lead)
 REPORTING_PHASES = ("pilot", "validating")
@@ -76,8 +79,8 @@ def _channel_totals(session: Session, ids: list[int], start: date, end: date) ->
     stmt = report_window(select(DailyReport.pilot_id, BranchEntry.channel, func.sum(BranchEntry.value))
                          .join(DailyReport, DailyReport.id == BranchEntry.report_id)
                          .where(BranchEntry.channel != ""), ids, start, end)
-    rows = session.exec(stmt.group_by(DailyReport.pilot_id, BranchEntry.channel)).all()
-    return pd.DataFrame(rows, columns=["pilot_id", "channel", "value"]).astype({"value": "int64"})
+    return frame(session, stmt.group_by(DailyReport.pilot_id, BranchEntry.channel),
+                 ["pilot_id", "channel", "value"]).astype({"value": "int64"})
 
 
 def _people_totals(session: Session, ids: list[int], start: date, end: date, by: str) -> pd.DataFrame:
@@ -189,7 +192,7 @@ def missing_reports(session: Session, *, actor: Actor, pilot_ids: list[int] | No
         last = min(end, on - timedelta(days=1))
         if last < start:
             continue
-        for day in pd.bdate_range(start, last).date:
-            if (pid, day) not in reported:
+        for day in (start + timedelta(days=n) for n in range((last - start).days + 1)):
+            if day.weekday() < 5 and (pid, day) not in reported:
                 rows.append({"pilot_id": pid, "pilot": name, "branch": branch, "report_date": day})
     return pd.DataFrame(rows, columns=["pilot_id", "pilot", "branch", "report_date"])

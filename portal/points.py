@@ -30,12 +30,16 @@ def _source_metrics(session: Session, rules: list[ContestRule]) -> dict[int, str
     return {r.id: (subset_of.get(r.metric, r.metric) if r.valid_only else r.metric) for r in rules}
 
 
+def _rules(session: Session, contest: Contest) -> list[ContestRule]:
+    return list(session.exec(select(ContestRule).where(ContestRule.contest_id == contest.id)
+                             .order_by(ContestRule.id)).all())
+
+
 def desired_points(session: Session, contest: Contest, values: pd.DataFrame) -> pd.DataFrame:
     """Apply the contest's rules to reported values [staff_id, report_date, metric, value]:
     floor(value / unit) × points per unit, capped per rule per day, then per person per day
     (rules allocated in their order). Returns LEDGER_COLUMNS, zero rows dropped."""
-    rules = session.exec(select(ContestRule).where(ContestRule.contest_id == contest.id)
-                         .order_by(ContestRule.id)).all()
+    rules = _rules(session, contest)
     if values.empty or not rules:
         return pd.DataFrame(columns=LEDGER_COLUMNS)
     money = set(session.exec(select(Metric.code).where(Metric.kind == "money")).all())
@@ -69,7 +73,7 @@ def _current(session: Session, contest_id: int, staff_ids: set[int], start: date
             .where(PointEntry.contest_id == contest_id, PointEntry.metric != "",
                    PointEntry.day >= start, PointEntry.day <= end, col(PointEntry.staff_id).in_(staff_ids or {-1}))
             .group_by(PointEntry.staff_id, PointEntry.day, PointEntry.metric))
-    return pd.DataFrame(session.exec(stmt).all(), columns=LEDGER_COLUMNS)
+    return metrics.frame(session, stmt, LEDGER_COLUMNS)
 
 
 def sync(session: Session, contest: Contest, *, pilot_ids: list[int], start: date, end: date,
@@ -84,7 +88,8 @@ def sync(session: Session, contest: Contest, *, pilot_ids: list[int], start: dat
     staff_ids = set(session.exec(
         select(ContestParticipant.staff_id).join(Staff, Staff.id == ContestParticipant.staff_id)
         .where(ContestParticipant.contest_id == contest.id, col(Staff.branch_id).in_(scope or {-1}))).all())
-    values = metrics.staff_daily_values(session, pilot_ids=pilot_ids, start=start, end=end)
+    counted = sorted(set(_source_metrics(session, _rules(session, contest)).values()))
+    values = metrics.staff_daily_values(session, pilot_ids=pilot_ids, start=start, end=end, metrics=counted)
     values = values[values["staff_id"].isin(staff_ids)]
     want = desired_points(session, contest, values)
     have = _current(session, contest.id, staff_ids, start, end)
@@ -104,7 +109,7 @@ def sync(session: Session, contest: Contest, *, pilot_ids: list[int], start: dat
         if r.points_c or r.quantity:
             rows.append({**base, "quantity": int(r.quantity), "points_c": int(r.points_c), "source": "report",
                          "reason": ""})
-    session.execute(insert(PointEntry), rows)
+    session.connection().execute(insert(PointEntry.__table__), rows)  # Core executemany: no per-row ORM work
     return len(rows)
 
 

@@ -46,9 +46,10 @@ def portfolio(session: Session, *, actor: Actor, on: date | None = None) -> pd.D
     missing = metrics.missing_reports(session, actor=actor, pilot_ids=ids, on=on)["pilot_id"].value_counts()
     stages = maturity.current_stages(session, list({p.branch_id for p in pilots}))
     blockers = _latest_blockers(session, ids)
+    progress_of = kpis.progress_many(session, [p for p in pilots if p.phase != Phase.planning], on)
     out = []
     for pilot, branch in rows:
-        progress = kpis.progress(session, pilot, on) if pilot.phase != Phase.planning else pd.DataFrame()
+        progress = progress_of.get(pilot.id, pd.DataFrame())
         out.append({
             "pilot_id": pilot.id, "pilot": pilot.name, "branch": branch.name, "branch_id": branch.id,
             "region": branch.region, "is_county": branch.is_county, "phase": pilot.phase,

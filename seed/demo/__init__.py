@@ -18,7 +18,7 @@ from models.org import Branch
 from portal import clock
 from seed.demo import budget as budget_demo
 from seed.demo import contests as contests_demo
-from seed.demo import org, pilots
+from seed.demo import org, pilots, rollout
 from seed.demo import playbook as playbook_demo
 from seed.demo import programme as programme_demo
 from seed.demo import reports as reports_demo
@@ -45,6 +45,9 @@ SCALES = {
 }
 
 
+Progress = Callable[[str, float], None]
+
+
 @dataclass
 class DemoContext:
     session: Session
@@ -53,12 +56,18 @@ class DemoContext:
     today: date
     ids: dict = field(default_factory=dict)
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # (role, username, note)
+    progress: Progress | None = None
+    step: tuple[str, float, float] = ("", 0.0, 1.0)  # the running step: label, first and last fraction
 
-
-Progress = Callable[[str, float], None]
+    def tick(self, done: float, total: float) -> None:
+        """Progress inside a long step (e.g. pilot `done` of `total`)."""
+        label, lo, hi = self.step
+        if self.progress and total:
+            self.progress(label, lo + (hi - lo) * min(1.0, done / total))
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("org", org.build),
     ("pilots", pilots.build),
+    ("rollout", rollout.build),
     ("playbook", playbook_demo.build),
     ("budget", budget_demo.build),
     ("sop", sop_demo.build),
@@ -66,6 +75,9 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("contests", contests_demo.build),
     ("programme", programme_demo.build),
 ]
+
+# Share of the progress bar per step (reports and the contest ledger dominate at scale).
+STEP_WEIGHTS = {"reports": 8, "contests": 10}
 
 
 def has_data(engine: Engine) -> bool:
@@ -77,12 +89,17 @@ def build(engine: Engine, scale: str = "pilot", progress: Progress | None = None
     """Fill an empty, migrated database. Returns the demo log-ins (role, username, note)."""
     ctx_scale = SCALES[scale]
     with Session(engine) as session:
-        ctx = DemoContext(session=session, rng=random.Random(SEED), scale=ctx_scale, today=clock.today())
-        for i, (name, step) in enumerate(STEPS):
+        ctx = DemoContext(session=session, rng=random.Random(SEED), scale=ctx_scale, today=clock.today(),
+                          progress=progress)
+        weights = [STEP_WEIGHTS.get(name, 1) for name, _ in STEPS]
+        done = 0
+        for (name, step), weight in zip(STEPS, weights, strict=True):
+            ctx.step = (name, done / sum(weights), (done + weight) / sum(weights))
             if progress:
-                progress(name, i / len(STEPS))
+                progress(name, ctx.step[1])
             step(ctx)
             session.flush()
+            done += weight
         session.commit()
         if progress:
             progress("done", 1.0)

@@ -20,10 +20,12 @@ from datetime import datetime, time, timedelta
 
 from sqlmodel import select
 
-from models.budget import BudgetLine
+from models.budget import BudgetLine, BudgetStatus
 from models.org import User
 from models.pilot import Pilot
 from portal import access, budget, budget_lines, clock
+from portal.access import CLI_ACTOR
+from seed.demo.bulk import clone_pilot_rows, update_rows
 
 
 @contextmanager
@@ -132,3 +134,35 @@ def build(ctx) -> None:
         planning = s.get(Pilot, pilots["planning"])
         budget_lines.apply_package_template(s, actor=a["zhao"], pilot_id=planning.id,
                                             package_code="rural_product_marketing")
+    _rollout(ctx)
+
+
+def _rollout(ctx) -> None:
+    """Province/national scale: the package's budget template is applied once per package by
+    the budget service and copied to the other rollout pilots; lines of pilots that have started
+    are then committed or paid at 60–100 % of plan (never above the plan, so within the cap)."""
+    s, rng, today = ctx.session, ctx.rng, ctx.today
+    plan = ctx.ids.get("rollout", [])
+    by_code: dict[str, list[dict]] = {}
+    for p in plan:
+        by_code.setdefault(p["package_code"], []).append(p)
+    for code, group in by_code.items():
+        first = group[0]
+        budget_lines.apply_package_template(s, actor=CLI_ACTOR, pilot_id=first["pilot_id"], package_code=code)
+        s.flush()
+        clone_pilot_rows(s, BudgetLine, first["pilot_id"], [(p["pilot_id"], p["start_date"]) for p in group[1:]],
+                         first["start_date"])
+    started = {p["pilot_id"]: p for p in plan if p["start_date"] <= today}
+    lines = s.exec(select(BudgetLine.id, BudgetLine.pilot_id, BudgetLine.planned_fen)
+                   .where(BudgetLine.pilot_id.in_(list(started) or [-1])).order_by(BudgetLine.id)).all()
+    changes = []
+    for line_id, pilot_id, planned in lines:
+        p = started[pilot_id]
+        elapsed = min(27, (today - p["start_date"]).days)
+        if rng.random() < 0.25 and elapsed < 27:
+            continue  # still planned
+        status = BudgetStatus.paid if elapsed >= 27 or rng.random() < 0.6 else BudgetStatus.committed
+        changes.append({"id_": line_id, "status": status, "actual_fen": int(planned * rng.uniform(0.6, 1.0)),
+                        "spend_date": p["start_date"] + timedelta(days=rng.randint(0, max(0, elapsed))),
+                        "version": 2})
+    update_rows(s, BudgetLine, changes)

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import update
+
+from models.pilot import Pilot, PilotTarget
+from models.sop import ChecklistItem
 from portal import access, playbook, qa
+from portal.access import CLI_ACTOR
+from seed.demo.bulk import clone_pilot_rows
 
 # (days ago, category, status, question, answer, tags) — what came up in the pilot's first weeks.
 QA_ENTRIES = [
@@ -55,3 +61,23 @@ def build(ctx) -> None:
                                        tags=tags, status=status, source_pilot_id=pilots["main"],
                                        source_date=ctx.today - timedelta(days=days_ago)))
     ctx.ids["qa_entries"] = entries
+    adopt_rollout(ctx)
+
+
+def adopt_rollout(ctx) -> None:
+    """Province/national scale: the adoption service runs once per package × WeCom status (its
+    flow decides the SOP templates); the other rollout pilots of that variant get copies of its
+    targets and checklist, dated from their own start."""
+    plan = ctx.ids.get("rollout", [])
+    variants: dict[tuple[str, str], list[dict]] = {}
+    for p in plan:
+        variants.setdefault((p["package_code"], p["wecom_status"]), []).append(p)
+    for (code, _status), group in variants.items():
+        first, rest = group[0], group[1:]
+        playbook.adopt_package(ctx.session, actor=CLI_ACTOR, pilot_id=first["pilot_id"], package_code=code)
+        targets = [(p["pilot_id"], p["start_date"]) for p in rest]
+        clone_pilot_rows(ctx.session, PilotTarget, first["pilot_id"], targets, first["start_date"])
+        clone_pilot_rows(ctx.session, ChecklistItem, first["pilot_id"], targets, first["start_date"],
+                         date_columns=("due_date",))
+        ctx.session.connection().execute(update(Pilot.__table__).where(
+            Pilot.__table__.c.id.in_([p["pilot_id"] for p in rest] or [-1])).values(package_code=code))

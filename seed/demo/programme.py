@@ -1,16 +1,24 @@
 """Head office's programme in the demo: one pilot in every phase, the validated pilot's
-scale-out wave, maturity assessments over time, measurements and a capability self-assessment."""
+scale-out wave, maturity assessments over time, measurements and a capability self-assessment.
+At province/national scale the rollout's history is added in bulk: phase decisions, one
+scale-out wave per sub-branch and outlet wave, stage assessments and self-assessments."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlmodel import select
 
 from models.org import Branch, User
-from models.pilot import Pilot
-from portal import capability, lifecycle, maturity, pilots, playbook, scaleout
+from models.pilot import Phase, Pilot
+from models.programme import CapabilityScore, PhaseDecision, ScaleWave, StageAssessment, WavePilot
+from portal import capability, clock, lifecycle, maturity, pilots, playbook, scaleout
 from portal.access import CLI_ACTOR, load_actor
+from seed.demo.bulk import insert_returning_ids, insert_rows
+
+RATIONALE = {Phase.pilot: "方案、资源与培训已就绪，按计划启动四周试点。",
+             Phase.validating: "四周试点结束，进入效果验证。",
+             Phase.scaling: "目标达成、花费在额度内，同意按模板复制到下辖网点。"}
 
 
 def _old_pilot(ctx, name: str, branch: Branch, days_ago: int, **kw) -> int:
@@ -69,3 +77,74 @@ def build(ctx) -> None:
         capability.record(s, actor=ctx.hq, branch_id=main.branch_id, scores=scores, on=offset)
     ctx.ids["pilots"].update(source=source, closed=closed, stopped=stopped)
     ctx.ids["wave"] = wave
+    rollout(ctx)
+
+
+def _moment(ctx, day) -> datetime:
+    return min(datetime.combine(day, time(10), tzinfo=clock.SHANGHAI).astimezone(UTC), clock.now_utc())
+
+
+def _decisions(ctx, plan: list[dict], hq: int) -> list[dict]:
+    rows = []
+    for p in plan:
+        end = p["start_date"] + timedelta(days=27)
+        steps = [(Phase.planning, Phase.pilot, p["start_date"])]
+        if p["phase"] in (Phase.validating, Phase.scaling):
+            steps.append((Phase.pilot, Phase.validating, end + timedelta(days=1)))
+        if p["phase"] == Phase.scaling:
+            steps.append((Phase.validating, Phase.scaling, end + timedelta(days=7)))
+        for before, after, day in steps:
+            if p["phase"] == Phase.planning or day > ctx.today:
+                continue
+            rows.append({"pilot_id": p["pilot_id"], "from_phase": before, "to_phase": after,
+                         "decision": "go" if after == Phase.scaling else "", "rationale": RATIONALE[after],
+                         "evidence": {"on": day.isoformat(), "phase": before,
+                                      "recommendation": "go" if after == Phase.scaling else ""},
+                         "decided_by": hq, "decided_at": _moment(ctx, day)})
+    return rows
+
+
+def _stages(ctx, plan: list[dict], hq: int) -> list[dict]:
+    rows = []
+    for p in plan:
+        if p["start_date"] > ctx.today:
+            continue
+        marks = [(1, p["start_date"]), (2, p["start_date"] + timedelta(days=12))]
+        if p["wave"] == 0:
+            marks.append((3, p["start_date"] + timedelta(days=34)))
+        for stage, day in marks:
+            if day <= ctx.today:
+                rows.append({"branch_id": p["branch_id"], "pilot_id": p["pilot_id"], "assessed_on": day,
+                             "suggested_stage": stage, "stage": stage, "overridden": False, "note": "",
+                             "criteria": [], "confirmed_by": hq, "confirmed_at": _moment(ctx, day)})
+    return rows
+
+
+def rollout(ctx) -> None:
+    """The rollout's programme history, in bulk (province/national scale only)."""
+    s, rng = ctx.session, ctx.rng
+    plan = ctx.ids.get("rollout", [])
+    if not plan:
+        return
+    hq = ctx.hq.user_id
+    insert_rows(s, PhaseDecision, _decisions(ctx, plan, hq))
+    insert_rows(s, StageAssessment, _stages(ctx, plan, hq))
+    waves: dict[tuple[int, int], list[dict]] = {}
+    for p in plan:
+        if p["wave"]:
+            waves.setdefault((p["source_id"], p["wave"]), []).append(p)
+    keys = sorted(waves)
+    ids = insert_returning_ids(s, ScaleWave, [
+        {"name": f"{waves[k][0]['name'][:80]}·第{k[1]}批", "source_pilot_id": k[0], "request_key": f"demo-rollout-{k[1]}",
+         "start_date": min(p["start_date"] for p in waves[k]), "created_by": hq,
+         "created_at": _moment(ctx, min(ctx.today, waves[k][0]["start_date"] - timedelta(days=7)))} for k in keys])
+    insert_rows(s, WavePilot, [{"wave_id": wid, "pilot_id": p["pilot_id"]}
+                               for wid, k in zip(ids, keys, strict=True) for p in waves[k]])
+    codes = [c["code"] for c in capability.capabilities(s, "zh")]
+    scores = []
+    for p in plan:
+        day = p["start_date"] + timedelta(days=27)
+        if p["wave"] == 0 and day <= ctx.today:
+            scores += [{"branch_id": p["branch_id"], "assessed_on": day, "capability": code,
+                        "score": rng.randint(2, 4), "assessed_by": hq} for code in codes]
+    insert_rows(s, CapabilityScore, scores)

@@ -14,6 +14,7 @@ from models.pilot import Pilot
 from models.sop import ChecklistItem, ItemStatus
 from portal import access, clock, playbook, sop, sop_items
 from portal.access import Actor
+from seed.demo.bulk import update_rows
 
 NOTES = (
     "已按计划完成，纪要与材料已归档至试点共享盘“{pilot}/第{week}周”。",
@@ -117,3 +118,31 @@ def build(ctx) -> None:
     ctx.session.flush()
     _main(ctx, hq, [li, zhao], lead, ids["main"])
     _validating(ctx, hq, zhao, ids["validating"])
+    _rollout(ctx)
+
+
+def _rollout(ctx) -> None:
+    """Province/national scale, in bulk: items due before today are mostly done (on the day or
+    a day late, with a note), a few are still open (overdue) and some skipped; later ones open."""
+    s, rng, today = ctx.session, ctx.rng, ctx.today
+    plan = {p["pilot_id"]: p for p in ctx.ids.get("rollout", []) if p["start_date"] <= today}
+    coaches = ctx.ids.get("region_coaches", {})
+    rows = s.exec(select(ChecklistItem.id, ChecklistItem.pilot_id, ChecklistItem.due_date)
+                  .where(ChecklistItem.pilot_id.in_(list(plan) or [-1]), ChecklistItem.due_date < today)
+                  .order_by(ChecklistItem.id)).all()
+    changes = []
+    for item_id, pilot_id, due in rows:
+        p, luck = plan[pilot_id], rng.random()
+        if luck < 0.06:
+            continue  # still open: overdue
+        if luck < 0.09:
+            changes.append({"id_": item_id, "status": ItemStatus.skipped, "reason": SKIP_REASON, "done_by": None,
+                            "done_at": None, "evidence_note": "", "version": 2, "updated_at": _at(ctx, due, 17)})
+            continue
+        week = max(1, (due - p["start_date"]).days // 7 + 1)
+        moment = _at(ctx, min(today, due + timedelta(days=rng.choice((0, 0, 0, 1)))), rng.randint(9, 18))
+        changes.append({"id_": item_id, "status": ItemStatus.done, "reason": "", "done_by": coaches[p["city_id"]],
+                        "done_at": moment, "version": 2, "updated_at": moment,
+                        "evidence_note": rng.choice(NOTES).format(pilot=p["name"], week=week,
+                                                                  n=rng.randint(6, 18))})
+    update_rows(s, ChecklistItem, changes)

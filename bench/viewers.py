@@ -1,0 +1,196 @@
+"""Concurrent viewers: N real headless Chromium sessions (Playwright, Debian's chromium) open
+the staff leaderboard (the staff home page, my_ranking) at the same moment against one
+`streamlit run portal/server.py`; p50/p95 time-to-content for N = 1, 10, 20.
+
+    python -m bench.viewers --scale province [--sizes 1 10 20] [--rounds 3]
+
+Each viewer is a different staff member of the bank-wide contest with a user created through
+portal.users.create_user. They sign in first (untimed; the HttpOnly session cookie keeps them
+signed in), then all N reload at once; time-to-content = from the navigation start until the
+rank metric and the leaderboard table are visible. Floor, measured the same way in the same
+run: N sessions loading the sign-in page (Streamlit and the browser, no portal data), so the
+ratio shows what the portal adds under the same client load on the same 2 cores.
+Target (issue 10): p95 at N = 20 ≤ 2× the single-session time.
+
+Loopback only, bounded sizes (≤ 30) and timeouts; the server is always terminated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench import datasets
+from bench.harness import machine, parser, print_table, ratio, summary, write_json
+from portal.session_cookie import COOKIE_NAME
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+MAX_VIEWERS = 30
+LOAD_TIMEOUT_MS = 120_000
+TARGET_X = 2.0
+
+
+def available() -> str | None:
+    """Why the benchmark cannot run here, or None."""
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} not found"
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed"
+    return None
+
+
+def make_viewers(count: int) -> list[str]:
+    """Staff users for `count` different participants of the bank-wide contest."""
+    from bench.pages import bench_staff
+
+    return [bench_staff(f"staff_bench_{i + 1:02d}", index=i) for i in range(count)]
+
+
+def start_server(url: str, log: Path) -> tuple[subprocess.Popen, str]:
+    import socket
+
+    from portal import PACKAGE_DIR
+    from portal.cli.admin import streamlit_flags
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PORTAL_DATABASE_URL": url}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(PACKAGE_DIR / "server.py"), f"--server.port={port}",
+           "--server.address=127.0.0.1", *streamlit_flags()]
+    proc = subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=log.parent)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":  # noqa: S310 - loopback
+                return proc, base
+        except OSError:
+            time.sleep(0.3)
+    stop(proc)
+    raise RuntimeError(f"server did not become healthy:\n{log.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+async def _sign_in(page, base: str, username: str, password: str) -> None:  # noqa: ANN001
+    await page.goto(base)
+    await page.get_by_label("用户名").fill(username)
+    await page.get_by_label("密码").fill(password)
+    await page.get_by_role("button", name="登录").click()
+    await page.get_by_text("我的名次").first.wait_for(timeout=LOAD_TIMEOUT_MS)
+    for _ in range(100):  # the HttpOnly cookie is set by a request right after the first render
+        if any(c["name"] == COOKIE_NAME for c in await page.context.cookies()):
+            return
+        await page.wait_for_timeout(100)
+    raise RuntimeError(f"{username}: no session cookie after signing in")
+
+
+async def _load(page, base: str, content: bool) -> float:  # noqa: ANN001
+    """Seconds from navigation start to the leaderboard (or, for the floor, the sign-in form)."""
+    started = time.perf_counter()
+    await page.goto(base, wait_until="commit")
+    if content:
+        await page.get_by_text("我的名次").first.wait_for(timeout=LOAD_TIMEOUT_MS)
+        await page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=LOAD_TIMEOUT_MS)
+    else:
+        await page.get_by_role("button", name="登录").wait_for(timeout=LOAD_TIMEOUT_MS)
+    return time.perf_counter() - started
+
+
+async def _measure(base: str, usernames: list[str], password: str, sizes: list[int], rounds: int) -> dict:
+    """One browser; per viewer a context (its own cookies) with one tab that navigates again for
+    every load — like a phone reopening the page — plus an anonymous tab per viewer for the floor."""
+    from playwright.async_api import async_playwright
+
+    out: dict = {"content": {}, "floor": {}}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            viewers, anonymous = [], []
+            for username in usernames:
+                context = await browser.new_context(viewport={"width": 390, "height": 844})
+                viewers.append(await context.new_page())
+                await _sign_in(viewers[-1], base, username, password)
+                anonymous.append(await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page())
+            await _load(viewers[0], base, True)  # warm-up: server imports, caches
+            await _load(anonymous[0], base, False)
+            for n in sizes:
+                content, floor = [], []
+                for _ in range(rounds):
+                    floor += await asyncio.gather(*(_load(page, base, False) for page in anonymous[:n]))
+                    content += await asyncio.gather(*(_load(page, base, True) for page in viewers[:n]))
+                out["content"][n], out["floor"][n] = content, floor
+        finally:
+            await browser.close()
+    return out
+
+
+def run(scale: str, backend: str, sizes: list[int], rounds: int) -> dict:
+    from seed.demo import DEMO_PASSWORD
+
+    sizes = sorted({min(MAX_VIEWERS, max(1, n)) for n in sizes})
+    with datasets.database(scale, backend) as url:
+        with datasets.configured(url):
+            usernames = make_viewers(max(sizes))
+        folder = Path(tempfile.mkdtemp(prefix="pp-viewers-"))
+        proc, base = start_server(url, folder / "server.log")
+        try:
+            samples = asyncio.run(_measure(base, usernames, DEMO_PASSWORD, sizes, rounds))
+        finally:
+            stop(proc)
+    rows = []
+    for n in sizes:
+        content, floor = summary(samples["content"][n]), summary(samples["floor"][n])
+        rows.append({"n": n, "content": content, "floor": floor,
+                     "p95_x_floor": ratio(content["p95"], floor["p95"])})
+    single = rows[0]["content"]["p95"] if rows and rows[0]["n"] == 1 else None
+    for r in rows:
+        r["p95_x_single"] = ratio(r["content"]["p95"], single)
+    last = rows[-1]
+    return {"scale": scale, "backend": backend, "rounds": rounds, "target_x": TARGET_X, "sizes": rows,
+            "ok": last["n"] >= 20 and last["p95_x_single"] is not None and last["p95_x_single"] <= TARGET_X,
+            "samples": samples}
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 20])
+    p.add_argument("--rounds", type=int, default=3)
+    args = p.parse_args()
+    why = available()
+    if why:
+        raise SystemExit(f"cannot run: {why} (apt-get install chromium; pip install playwright)")
+    backend = "postgres" if args.backend == "postgres" else "sqlite"
+    info = machine(os.environ.get(datasets.PG_ENV) if backend == "postgres" else None)
+    result = run(args.scale, backend, args.sizes, args.rounds)
+    rows = [{"n": r["n"], "p50_s": r["content"]["p50"], "p95_s": r["content"]["p95"],
+             "floor_p95_s": r["floor"]["p95"], "p95_x_floor": r["p95_x_floor"], "p95_x_single": r["p95_x_single"]}
+            for r in result["sizes"]]
+    print_table(f"concurrent viewers · {args.scale} · {backend} · {args.rounds} rounds · target p95(20) ≤ "
+                f"{TARGET_X:g}× p95(1)", rows, ["n", "p50_s", "p95_s", "floor_p95_s", "p95_x_floor", "p95_x_single"])
+    info["loadavg_after"] = list(os.getloadavg())
+    path = write_json(f"viewers-{args.scale}-{backend}", {"machine": info, **result}, out_dir=args.out)
+    print(f"\n→ {path}")
+
+
+if __name__ == "__main__":
+    main()

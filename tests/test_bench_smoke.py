@@ -1,0 +1,119 @@
+"""Every benchmark runs end to end at the smallest (pilot) scale, so none of them can rot: the
+command line, the floor, the table and the JSON result. Not a measurement — the figures come
+from `python -m bench.<name>` (docs/PERFORMANCE.md). Plus the per-report totals the metrics
+engine reads, which database triggers keep equal to the daily entries."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+
+import pytest
+from sqlalchemy import delete, insert, update
+from sqlmodel import Session, select
+
+from bench import datasets
+from models.reports import DailyEntry, DailyReport, ReportTotal
+from portal import clock
+from tests import factories
+
+
+@pytest.fixture
+def bench_db(demo_template, monkeypatch, tmp_path):
+    """The benchmarks' pilot-scale database is the test run's demo template (built once)."""
+    monkeypatch.setattr(datasets, "sqlite_file", lambda scale, progress=None: demo_template)
+    monkeypatch.delenv(datasets.PG_ENV, raising=False)
+    return tmp_path
+
+
+def run_main(module, argv: list[str], monkeypatch, out) -> dict:  # noqa: ANN001
+    monkeypatch.setattr(sys, "argv", [module.__name__, "--scale", "pilot", "--out", str(out), *argv])
+    module.main()
+    name = module.__name__.split(".")[-1]
+    written = sorted(out.glob(f"*{name}*-latest.json")) or sorted(out.glob("*-latest.json"))
+    assert written, f"{name} wrote no JSON"
+    return json.loads(written[-1].read_text(encoding="utf-8"))
+
+
+def test_pages_bench(bench_db, monkeypatch, capsys):
+    from bench import pages
+
+    result = run_main(pages, ["--repeat", "1", "--page", "account", "--page", "my_ranking"], monkeypatch, bench_db)
+    cases = {(c["page"], c["role"]): c for c in result["cases"]}
+    assert set(cases) == {("account", r) for r in ("hq", "coach", "branch_lead", "staff")} | {("my_ranking", "staff")}
+    assert all(not c["errors"] and c["warm"]["median"] > 0 and c["warm_x_shell"] for c in cases.values())
+    assert result["floor_s"] > 0 and set(result["shell_floor"]) == {"hq", "coach", "branch_lead", "staff"}
+    assert "page reruns" in capsys.readouterr().out
+
+
+def test_leaderboard_bench(bench_db, monkeypatch):
+    from bench import leaderboard
+
+    result = run_main(leaderboard, ["--repeat", "1"], monkeypatch, bench_db)
+    assert [c["period"] for c in result["cases"]] == ["today", "week", "contest"]
+    assert all(c["same_result"] and c["rows"] == result["participants"] > 0 for c in result["cases"])
+
+
+def test_weekly_bench(bench_db, monkeypatch):
+    from bench import weekly
+
+    result = run_main(weekly, ["--repeat", "1"], monkeypatch, bench_db)
+    assert set(result["cases"]) == {"running", "all"}
+    every = result["cases"]["all"]
+    assert every["pilots"] >= 6 and every["cells"] > 0 and every["memory"]["export_mb"] > 0
+
+
+def test_dataload_bench(bench_db, monkeypatch):
+    from bench import dataload
+
+    result = run_main(dataload, ["--repeat", "1"], monkeypatch, bench_db)
+    assert result["build"]["rows"]["daily_entry"] > 0 and result["build"]["floor_s"] > 0
+    assert result["import"]["rows"] > 500 and result["import"]["ok"]
+
+
+def test_viewers_bench(bench_db, monkeypatch):
+    from bench import viewers
+
+    why = viewers.available()
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must be able to run the browser benchmark: {why}")
+        pytest.skip(why)
+    result = run_main(viewers, ["--sizes", "1", "--rounds", "1"], monkeypatch, bench_db)
+    assert [r["n"] for r in result["sizes"]] == [1]
+    assert len(result["samples"]["content"]["1"]) == 1 and result["sizes"][0]["content"]["p95"] > 0
+
+
+def test_report_totals_follow_daily_entries(engine):
+    """report_total = SUM(daily_entry.value) per report and metric after inserts, updates and
+    deletes by any writer (triggers from migration 0005), on SQLite and PostgreSQL."""
+    ids = factories.org(engine)
+    pilot = factories.pilot(engine, ids["subs"][0], start=date(2026, 11, 2))
+    a, b = ids["staff"]["A"][:2]
+    with Session(engine) as s:
+        report = DailyReport(pilot_id=pilot, report_date=date(2026, 11, 3), created_at=clock.now_utc(),
+                             updated_at=clock.now_utc())
+        s.add(report)
+        s.flush()
+        rid = report.id
+        s.execute(insert(DailyEntry), [{"report_id": rid, "staff_id": a, "metric": "wecom_adds", "value": 5},
+                                       {"report_id": rid, "staff_id": b, "metric": "wecom_adds", "value": 7},
+                                       {"report_id": rid, "staff_id": a, "metric": "valid_adds", "value": 4}])
+        s.commit()
+
+        def totals() -> dict:
+            return dict(s.exec(select(ReportTotal.metric, ReportTotal.value).where(ReportTotal.report_id == rid)).all())
+
+        assert totals() == {"wecom_adds": 12, "valid_adds": 4}
+        s.execute(update(DailyEntry).where(DailyEntry.staff_id == b, DailyEntry.metric == "wecom_adds").values(value=1))
+        s.commit()
+        assert totals() == {"wecom_adds": 6, "valid_adds": 4}
+        s.execute(delete(DailyEntry).where(DailyEntry.staff_id == a))
+        s.commit()
+        assert totals() == {"wecom_adds": 1, "valid_adds": 0}
+        s.execute(delete(DailyEntry))
+        s.execute(delete(DailyReport))
+        s.commit()
+        assert s.exec(select(ReportTotal)).all() == []
