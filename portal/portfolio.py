@@ -89,7 +89,9 @@ def pilot_notes(session: Session, *, actor: Actor, pilot_id: int, limit: int = 1
     blockers = session.exec(select(DailyReport.report_date, DailyReport.blockers)
                             .where(DailyReport.pilot_id == pilot_id, DailyReport.blockers != "")
                             .order_by(col(DailyReport.report_date).desc()).limit(limit)).all()
-    qa = session.exec(select(QaEntry.question_zh, QaEntry.question_en, QaEntry.status)
-                      .where(QaEntry.source_pilot_id == pilot_id).order_by(col(QaEntry.id).desc()).limit(limit)).all()
+    stmt = select(QaEntry.question_zh, QaEntry.question_en, QaEntry.status).where(QaEntry.source_pilot_id == pilot_id)
+    if actor.role not in (Role.hq, Role.coach):  # drafts are for the Q&A editors only
+        stmt = stmt.where(QaEntry.status == "published")
+    qa = session.exec(stmt.order_by(col(QaEntry.id).desc()).limit(limit)).all()
     return {"blockers": [{"date": d, "text": t} for d, t in blockers],
             "qa": [{"question_zh": zh, "question_en": en, "status": s} for zh, en, s in qa]}

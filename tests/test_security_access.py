@@ -385,8 +385,6 @@ def test_matrix_roles_are_the_portals_roles():
     assert {c[3] for c in cells("service")} == {ALLOW, HIDE, DENY}
 
 
-@pytest.mark.xfail(strict=True, reason="portal/portfolio.py (performance engineer's): pilot_notes lists draft Q&A "
-                                       "entries to branch leads, who read published entries only (portal.qa)")
 def test_pilot_notes_show_a_branch_lead_no_draft_questions(world):
     with clock.frozen(NOW):
         hq_run(world, qa.create_entry, category="unable", question_zh="矩阵草稿：尚未审定的问题",
