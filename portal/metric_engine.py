@@ -57,19 +57,36 @@ def _column(values: tuple, interned: dict) -> np.ndarray:
     return out
 
 
-def frame(session: Session, stmt, columns: list[str]) -> pd.DataFrame:  # noqa: ANN001
+def _needs_conversion(stmt, dialect) -> bool:  # noqa: ANN001
+    """Whether any selected column's type converts the driver's values (e.g. dates stored as
+    text in SQLite)."""
+    return any(c.type.dialect_impl(dialect).result_processor(dialect, None) is not None
+               for c in stmt.selected_columns)
+
+
+def frame(session: Session, stmt, columns: list[str], *, params: dict | None = None) -> pd.DataFrame:  # noqa: ANN001
     """The rows of a column select as a DataFrame: read through Core (no ORM row loading) in
     chunks of FRAME_CHUNK rows (a server-side cursor on PostgreSQL), each chunk turned into
     compact column arrays, so memory stays near the size of the result. Handed SQLAlchemy Row
-    objects directly, pandas would probe every row for namedtuple fields."""
+    objects directly, pandas would probe every row for namedtuple fields. SQLite has no
+    server-side cursor: there, when no column needs converting, the driver's own tuples are
+    read (building Row objects costs as much as a small leaderboard query)."""
     if session.new or session.dirty or session.deleted:
         session.flush()  # what session.exec would autoflush
-    result = session.connection().execute(stmt, execution_options={"yield_per": FRAME_CHUNK})
+    conn = session.connection()
+    streamed = conn.dialect.supports_server_side_cursors
+    result = conn.execute(stmt, params, execution_options={"yield_per": FRAME_CHUNK} if streamed else {})
+    if streamed or _needs_conversion(stmt, conn.dialect):
+        chunks = result.partitions(FRAME_CHUNK)
+    else:
+        cursor = result.cursor
+        chunks = iter(lambda: cursor.fetchmany(FRAME_CHUNK), [])
     parts: list[list[np.ndarray]] = [[] for _ in columns]
     interned: dict = {}
-    for chunk in result.partitions():
+    for chunk in chunks:
         for i, values in enumerate(zip(*chunk, strict=True)):
             parts[i].append(_column(values, interned))
+    result.close()
     if not parts[0]:
         return pd.DataFrame(columns=columns)
     data = {}
