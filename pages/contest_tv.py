@@ -16,8 +16,11 @@ top = st.slider(web.t("contests.tv_top"), min_value=5, max_value=30, value=10)
 
 @st.fragment(run_every=board_cache.TTL_SECONDS)
 def live_board() -> None:
-    board = board_cache.board(contest_id, "week", None, clock.today()).head(top)
+    board, last_monday = board_cache.current_week(contest_id, clock.today())
+    board = board.head(top)
     st.header(web.plain(info["name"]))
+    if last_monday is not None:
+        st.info(web.t("contests.last_week_shown"))
     st.caption(web.t("contests.tv_updated", time=clock.to_local(clock.now_utc()).strftime("%H:%M:%S")))
     medals = {1: "🥇", 2: "🥈", 3: "🥉"}
     for row in board.itertuples():

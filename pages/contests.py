@@ -59,7 +59,13 @@ with tab_board:
         st.dataframe(pairs.drop(columns=["staff_a", "staff_b"]), hide_index=True, width="stretch",
                      column_config={c: web.t(f"contests.col.{c}") for c in pairs.columns})
     else:
-        shared = board_cache.board(contest_id, period, week_of, clock.today())
+        if period == "week":
+            shared, last_monday = board_cache.current_week(contest_id, clock.today())
+            if last_monday is not None:  # the breakdown and team view follow the week shown
+                st.info(web.t("contests.last_week_shown"))
+                period, week_of = "chosen_week", last_monday
+        else:
+            shared = board_cache.board(contest_id, period, week_of, clock.today())
         people = leaderboard.hide_names(shared, info["show_names_top"], actor)
         if view == "team":
             teams = web.load(leaderboard.team_board, contest_id=contest_id, period=period, week_of=week_of)

@@ -1,7 +1,5 @@
 """Staff home, phone first (readable at 390 px): my rank, points, gap to the next place."""
 
-import datetime as dt
-
 import streamlit as st
 
 from portal import board_cache, clock, leaderboard, web
@@ -14,10 +12,8 @@ if not choices:
 contest_id = st.selectbox(web.t("contests.contest"), list(choices), format_func=choices.get) \
     if len(choices) > 1 else next(iter(choices))
 today = clock.today()
-week = board_cache.board(contest_id, "week", None, today)
-showing_last_week = not week.empty and week["points"].max() <= 0 and today.weekday() < 2
-if showing_last_week:  # Monday morning: nothing reported yet this week, so last week's standings
-    week = board_cache.board(contest_id, "chosen_week", today - dt.timedelta(days=7), today)
+week, last_monday = board_cache.current_week(contest_id, today)
+showing_last_week = last_monday is not None
 me = web.load(leaderboard.my_standing, contest_id=contest_id, week=week,
               today=board_cache.board(contest_id, "today", None, today))
 st.caption(web.plain(me["contest"]))

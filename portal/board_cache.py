@@ -4,7 +4,7 @@ happen per viewer, every time, before anything is shown."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -18,3 +18,13 @@ TTL_SECONDS = 30
 def board(contest_id: int, period: str, week_of: date | None, on: date) -> pd.DataFrame:
     return db.run(leaderboard.shared_board, write=False, contest_id=contest_id, period=period, week_of=week_of,
                   on=on)
+
+
+def current_week(contest_id: int, on: date) -> tuple[pd.DataFrame, date | None]:
+    """This week's board, or last week's while this week has no points yet
+    (leaderboard.shows_last_week); with the Monday of the week shown when it is last week."""
+    week = board(contest_id, "week", None, on)
+    if leaderboard.shows_last_week(week, on):
+        monday = leaderboard.week_start(on - timedelta(days=7))
+        return board(contest_id, "chosen_week", monday, on), monday
+    return week, None

@@ -126,6 +126,12 @@ def board(session: Session, contest: Contest, period: str, *, on: date | None = 
     return ranked[[*STANDING_COLUMNS, "move"]]
 
 
+def shows_last_week(week: pd.DataFrame, on: date) -> bool:
+    """Early on Monday and Tuesday, before anyone has points this week, every board shows last
+    week instead of a table of zeros."""
+    return not week.empty and week["points"].max() <= 0 and on.weekday() < 2
+
+
 def hide_names(df: pd.DataFrame, show_top: int, actor: Actor) -> pd.DataFrame:
     """Staff see names only for the top N (HQ's switch) and themselves."""
     if actor.role != Role.staff or not show_top:

@@ -1,5 +1,7 @@
 """Contest pages through AppTest on the demo data."""
 
+from datetime import date, datetime, time, timedelta
+
 from sqlmodel import Session, select
 
 from models.contests import ManualAward
@@ -57,3 +59,31 @@ def test_coach_gives_a_manual_award(demo_db):
 def test_tv_mode_renders_the_board(demo_db):
     at = goto(open_as("lead_qinghe"), "contest_tv")
     assert not at.exception and at.header and "🥇" in [s.value for s in at.subheader]
+
+
+def test_boards_fall_back_to_last_week_only_early_in_an_empty_week():
+    import pandas as pd
+
+    empty_week = pd.DataFrame({"points": [0.0, 0.0]})
+    monday, tuesday, wednesday = date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)
+    assert leaderboard.shows_last_week(empty_week, monday)
+    assert leaderboard.shows_last_week(empty_week, tuesday)
+    assert not leaderboard.shows_last_week(empty_week, wednesday)
+    assert not leaderboard.shows_last_week(pd.DataFrame({"points": [0.0, 3.0]}), monday)
+    assert not leaderboard.shows_last_week(pd.DataFrame({"points": []}), monday)
+
+
+def test_tv_and_contest_pages_show_last_week_on_a_monday_before_any_report(demo_db):
+    from portal import clock
+
+    today = clock.today()
+    next_monday = today + timedelta(days=7 - today.weekday())  # no reports exist after today
+    with clock.frozen(datetime.combine(next_monday, time(1, 0), tzinfo=clock.SHANGHAI)):
+        tv = goto(open_as("lead_qinghe"), "contest_tv")
+        assert not tv.exception
+        assert any("上周" in i.value for i in tv.info)
+        assert "🥇" in [s.value for s in tv.subheader]  # last week's leader, not a board of zeros
+        board = goto(open_as("coach_li"), "contests")
+        assert not board.exception
+        assert any("上周" in i.value for i in board.info)
+        assert board.dataframe[0].value["points"].max() > 0
