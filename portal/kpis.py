@@ -27,7 +27,9 @@ def light(ratio: float | None) -> str:
     return "green" if ratio >= GREEN else "amber" if ratio >= AMBER else "red"
 
 
-def _target_to_date(rows: list, pilot: Pilot, on: date) -> float:
+def target_to_date(rows: list, pilot: Pilot, on: date) -> float:
+    """Flow targets: weekly targets summed over the weeks elapsed by `on` (the current week pro
+    rata by day), whole-pilot targets (week 0) in full. `pilot`: anything with start/end dates."""
     elapsed = (min(on, pilot.end_date) - pilot.start_date).days + 1
     total = 0.0
     for t in rows:
@@ -38,6 +40,21 @@ def _target_to_date(rows: list, pilot: Pilot, on: date) -> float:
         days_in = min(7, max(0, elapsed - week_start))
         total += t.value * days_in / 7
     return total
+
+
+def rate_target(rows: list, start: date, end: date) -> float | None:
+    """Rate targets: the highest target of the pilot weeks reached by `end` (None before any)."""
+    reached = max(1, ((end - start).days // 7) + 1)
+    values = [t.value for t in rows if t.week <= reached]
+    return max(values) if values else None
+
+
+def ratio(actual: float | None, target: float | None, direction: str) -> float | None:
+    """actual / target, or target / actual for lower-is-better metrics; None when unmeasurable."""
+    if actual is None or not target:
+        return None
+    value = actual / target if direction == "higher" else (target / actual if actual else 1.0)
+    return round(value, 4)
 
 
 def progress_many(session: Session, pilots: list[Pilot], on: date) -> dict[int, pd.DataFrame]:
@@ -64,16 +81,14 @@ def progress_many(session: Session, pilots: list[Pilot], on: date) -> dict[int, 
         rows = []
         for code in sorted({t.metric for t in targets[pilot.id]}):
             mine = [t for t in targets[pilot.id] if t.metric == code]
-            target = (max(t.value for t in mine if t.week <= max(1, ((end - pilot.start_date).days // 7) + 1))
-                      if code in rates else _target_to_date(mine, pilot, on))
+            target = (rate_target(mine, pilot.start_date, end) if code in rates
+                      else target_to_date(mine, pilot, on))
             actual = actuals.get(pilot.id, {}).get(code)
             zh, en, direction = names.get(code, (code, code, "higher"))
-            ratio = None
-            if actual is not None and target:
-                ratio = actual / target if direction == "higher" else (target / actual if actual else 1.0)
-            rows.append({"metric": code, "name_zh": zh, "name_en": en, "target": round(target, 4),
-                         "actual": actual, "ratio": None if ratio is None else round(ratio, 4),
-                         "light": light(ratio)})
+            share = ratio(actual, target, direction)
+            rows.append({"metric": code, "name_zh": zh, "name_en": en,
+                         "target": None if target is None else round(target, 4), "actual": actual, "ratio": share,
+                         "light": light(share)})
         out[pilot.id] = pd.DataFrame(rows, columns=COLUMNS)
     return out
 

@@ -37,29 +37,14 @@ def key_metric(session: Session, lang: str) -> dict:
             "kind": m.kind}
 
 
-def _ratio(actual: float | None, target: float | None, direction: str) -> float | None:
-    """As portal.kpis.progress: actual / target, target / actual for lower-is-better."""
-    if actual is None or not target:
-        return None
-    ratio = actual / target if direction == "higher" else (target / actual if actual else 1.0)
-    return round(ratio, 4)
-
-
-def _rate_target(rows: list[PilotTarget], start: date, end: date) -> float | None:
-    """As portal.kpis.progress: the highest rate target of the pilot weeks reached by `end`."""
-    reached = max(1, ((end - start).days // 7) + 1)
-    values = [t.value for t in rows if t.week <= reached]
-    return max(values) if values else None
-
-
 def _flow_target(rows: list[PilotTarget], pilot, lo: date, hi: date) -> float | None:  # noqa: ANN001
     """The part of the weekly targets falling in [lo, hi]: kpis' to-date target at `hi` minus the
     one the day before `lo` (pro rata by day). None when the metric only has a whole-pilot
     target (week 0), which has no weekly share. `pilot`: anything with start_date, end_date."""
     if not any(t.week for t in rows):
         return None
-    before = kpi_rules._target_to_date(rows, pilot, lo - timedelta(days=1))
-    return round(kpi_rules._target_to_date(rows, pilot, hi) - before, 4)
+    before = kpi_rules.target_to_date(rows, pilot, lo - timedelta(days=1))
+    return round(kpi_rules.target_to_date(rows, pilot, hi) - before, 4)
 
 
 def _catalogue(session: Session, lang: str) -> tuple[dict[str, dict], dict[str, str], set[str]]:
@@ -96,10 +81,10 @@ def kpis(session: Session, pilots: pd.DataFrame, monday: date, sunday: date, lan
             meta = names.get(code, {"name": code, "unit": "", "kind": "count"})
             target = None
             if code in mine:
-                target = (_rate_target(mine[code], pilot.start_date, hi) if code in rates
+                target = (kpi_rules.rate_target(mine[code], pilot.start_date, hi) if code in rates
                           else _flow_target(mine[code], pilot, lo, hi))
             actual = week.get(pid, {}).get(code)
-            ratio = _ratio(actual, target, directions.get(code, "higher"))
+            ratio = kpi_rules.ratio(actual, target, directions.get(code, "higher"))
             rows.append({"pilot_id": pid, "scope": "week", "metric": code, "name": meta["name"], "unit": meta["unit"],
                          "kind": meta["kind"], "target": target, "actual": actual, "ratio": ratio,
                          "light": kpi_rules.light(ratio)})
@@ -137,11 +122,11 @@ def trend(session: Session, pilots: pd.DataFrame, sunday: date, lang: str) -> pd
                 actual = None if pd.isna(actual) else float(actual)
                 target = None
                 if code in mine:
-                    target = (_rate_target(mine[code], p.start_date, hi) if code in rates
+                    target = (kpi_rules.rate_target(mine[code], p.start_date, hi) if code in rates
                               else _flow_target(mine[code], p, lo, hi))
                 rows.append({"pilot_id": p.pilot_id, "week_no": week_no, "start": lo, "end": hi, "metric": code,
                              "name": meta["name"], "unit": meta["unit"], "kind": meta["kind"], "target": target,
-                             "actual": actual, "ratio": _ratio(actual, target, directions.get(code, "higher"))})
+                             "actual": actual, "ratio": kpi_rules.ratio(actual, target, directions.get(code, "higher"))})
     return pd.DataFrame(rows, columns=TREND_COLUMNS)
 
 
