@@ -56,7 +56,8 @@ def build(url: str, scale: str, *, progress=None) -> float:  # noqa: ANN001
         schema.upgrade(engine)
         loader.load_all(engine)
         demo.build(engine, scale=scale, progress=progress)
-        if engine.dialect.name == "sqlite":
+        if engine.dialect.name == "sqlite":  # as `pilot-portal demo` does
+            schema.analyze(engine)
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         else:

@@ -42,6 +42,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 raw.execute("PRAGMA foreign_keys=ON")
 
 
+def analyze(engine: Engine) -> None:
+    """Refresh the query planner's statistics. SQLite keeps none until told: without them it
+    reads a whole contest's ledger for one day's leaderboard (0.5 s instead of 0.05 s at
+    national scale). PostgreSQL's autovacuum does this too; running it after a bulk load helps."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

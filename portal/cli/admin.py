@@ -41,6 +41,7 @@ def init_database() -> None:
     engine = db.get_engine()
     schema.upgrade(engine)
     loader.load_all(engine)
+    schema.analyze(engine)
 
 
 def cmd_init(args) -> int:  # noqa: ANN001
@@ -59,6 +60,7 @@ def cmd_demo(args) -> int:  # noqa: ANN001
     else:
         progress = ProgressBar() if args.scale != "pilot" else None
         logins = demo.build(engine, scale=args.scale, progress=progress)
+        schema.analyze(engine)
         print(f"演示数据已生成 / demo data loaded ({args.scale})")
         print(f"\n演示账户（密码均为 / password for all: {demo.DEMO_PASSWORD}）:")
         for role, username, note in logins:
