@@ -8,15 +8,38 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import JSON, func, insert, select, text, update
 from sqlmodel import Session
 
 CHUNK = 20_000
 
 
+def _copy_rows(session: Session, table, rows: Sequence[dict]) -> bool:  # noqa: ANN001
+    """PostgreSQL: load `rows` with COPY … FROM STDIN inside the session's transaction (a
+    national build writes 21 million daily entries: executemany renders every value into SQL
+    text, COPY streams them ~10× faster, and the statement triggers run once). False where
+    COPY does not apply (other databases, JSON columns) and nothing was written."""
+    conn = session.connection()
+    names = list(rows[0])
+    if conn.dialect.name != "postgresql" or any(isinstance(table.c[n].type, JSON) for n in names):
+        return False
+    columns = ", ".join(f'"{n}"' for n in names)
+    with conn.connection.driver_connection.cursor() as cur, \
+            cur.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:  # names from the model, not input
+        for row in rows:
+            copy.write_row([row[n] for n in names])
+    return True
+
+
 def insert_rows(session: Session, model, rows: Sequence[dict], *, chunk: int = CHUNK) -> int:  # noqa: ANN001
-    """INSERT many rows of `model` (dicts with the same keys), `chunk` rows per executemany."""
+    """INSERT many rows of `model` (dicts with the same keys), `chunk` rows per executemany
+    (COPY on PostgreSQL)."""
     table = model.__table__
+    if not rows:
+        return 0
+    session.flush()
+    if _copy_rows(session, table, rows):
+        return len(rows)
     conn = session.connection()
     for i in range(0, len(rows), chunk):
         conn.execute(insert(table), list(rows[i:i + chunk]))
