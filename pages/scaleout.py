@@ -5,11 +5,10 @@ import uuid
 
 import streamlit as st
 
-from portal import clock, pilots, programme_charts, scaleout, web
+from portal import clock, programme_charts, scaleout, web
 
 actor = web.page("scaleout")
-sources = {pid: name for pid, name in web.load(pilots.pilot_choices).items()
-           if web.load(pilots.get_pilot, pilot_id=pid)["phase"] in scaleout.SOURCE_PHASES}
+sources = web.load(scaleout.source_choices)
 
 st.subheader(web.t("programme.new_wave"))
 if not sources:

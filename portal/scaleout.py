@@ -24,6 +24,14 @@ MAX_WAVE = 500
 ELIGIBLE_LEVELS = ("branch", "sub_branch")
 
 
+def source_choices(session: Session, *, actor: Actor) -> dict[int, str]:
+    """{id: label} of the pilots a wave can start from (validating or scaling), for HQ."""
+    require_role(actor, Role.hq, action="scaleout.sources")
+    rows = session.exec(select(Pilot.id, Pilot.name, Branch.name).join(Branch, Branch.id == Pilot.branch_id)
+                        .where(col(Pilot.phase).in_(SOURCE_PHASES)).order_by(Pilot.id)).all()
+    return {int(pid): f"{name} · {branch}" for pid, name, branch in rows}
+
+
 def candidates(session: Session, *, actor: Actor, source_pilot_id: int, region: str = "",
                county_only: bool = False, max_stage: int | None = None) -> pd.DataFrame:
     """Branches a wave could go to, filtered by region, county flag and maturity stage."""
@@ -111,17 +119,25 @@ def waves(session: Session, *, actor: Actor) -> pd.DataFrame:
     """Every wave's pilots next to their source: day, KPI light, SOP and budget use."""
     require_role(actor, Role.hq, action="scaleout.list")
     on = clock.today()
+    waves_ = session.exec(select(ScaleWave).order_by(ScaleWave.created_at)).all()
+    members: dict[int, list[Pilot]] = {w.id: [] for w in waves_}
+    for wave_id, pilot in session.exec(select(WavePilot.wave_id, Pilot).join(Pilot, Pilot.id == WavePilot.pilot_id)
+                                       .where(col(WavePilot.wave_id).in_(list(members) or [-1]))
+                                       .order_by(Pilot.id)).all():
+        members[wave_id].append(pilot)
+    sources = {p.id: p for p in session.exec(select(Pilot).where(
+        col(Pilot.id).in_([w.source_pilot_id for w in waves_] or [-1]))).all()}
+    everyone = list({p.id: p for p in [*sources.values(), *(m for ms in members.values() for m in ms)]}.values())
+    money = budget.totals(session, everyone)
+    progress = kpis.progress_many(session, everyone, on)
     rows = []
-    for wave in session.exec(select(ScaleWave).order_by(ScaleWave.created_at)).all():
-        source = session.get(Pilot, wave.source_pilot_id)
-        members = session.exec(select(Pilot).join(WavePilot, WavePilot.pilot_id == Pilot.id)
-                               .where(WavePilot.wave_id == wave.id).order_by(Pilot.id)).all()
-        money = budget.totals(session, [source, *members])
-        for pilot in [source, *members]:
+    for wave in waves_:
+        source = sources[wave.source_pilot_id]
+        for pilot in [source, *members[wave.id]]:
             rows.append({"wave": wave.name, "role": "source" if pilot.id == source.id else "wave",
                          "pilot_id": pilot.id, "pilot": pilot.name, "phase": pilot.phase,
                          "day": pilot_day(pilot.start_date, pilot.end_date, on),
-                         "kpi": kpis.summary_light(kpis.progress(session, pilot, on)),
+                         "kpi": kpis.summary_light(progress[pilot.id]),
                          "budget_used_pct": money[pilot.id].used_pct})
     return pd.DataFrame(rows, columns=["wave", "role", "pilot_id", "pilot", "phase", "day", "kpi",
                                        "budget_used_pct"])

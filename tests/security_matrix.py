@@ -156,6 +156,7 @@ TABLE: tuple[Row, ...] = (
     svc("maturity.assess",           "AA", "AD", "AD", "DD"),
     svc("maturity.confirm",          "AA", "DD", "DD", "DD", **W),
     svc("maturity.tune",             "AA", "DD", "DD", "DD", **W),
+    svc("scaleout.sources",          "AA", "DD", "DD", "DD"),
     svc("scaleout.candidates",       "AA", "DD", "DD", "DD"),
     svc("scaleout.create",           "AA", "DD", "DD", "DD", **W),
     svc("scaleout.waves",            "AA", "DD", "DD", "DD"),

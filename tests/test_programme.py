@@ -186,6 +186,21 @@ def test_scale_out_creates_consistent_pilots_once(engine, world):
     assert all(budget_lines is not None for _ in pilots)
 
 
+def test_scale_out_sources_and_waves_list(engine, world):
+    hq = world["hq"]
+    assert db.run(scaleout.source_choices, engine=engine, actor=hq) == {}  # still in its pilot phase
+    _validated(engine, world)
+    sources = db.run(scaleout.source_choices, engine=engine, actor=hq)
+    assert list(sources) == [world["pa"]]
+    with pytest.raises(PermissionDenied):
+        db.run(scaleout.source_choices, engine=engine, actor=world["coach"])
+    db.run(scaleout.create_wave, engine=engine, actor=hq, source_pilot_id=world["pa"],
+           branch_ids=[world["ids"]["subs"][1]], start_date=TODAY + timedelta(days=7), request_key="k")
+    waves = db.run(scaleout.waves, engine=engine, actor=hq)
+    assert list(waves["role"]) == ["source", "wave"] and waves["pilot_id"].iloc[0] == world["pa"]
+    assert set(waves["kpi"]) <= {"green", "amber", "red", "grey"} and waves["day"].notna().all()
+
+
 def test_scale_out_is_all_or_nothing(engine, world):
     _validated(engine, world)
     with Session(engine) as s:

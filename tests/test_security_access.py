@@ -271,6 +271,7 @@ def setups(w, side: str) -> dict[str, Callable[[], Call]]:
         "maturity.confirm": lambda: call(w, maturity.confirm, branch_id=b, stage=1, note="人工确认阶段一"),
         "maturity.tune": lambda: call(w, maturity.tune_threshold, criterion_code=w.criterion[0],
                                       threshold=w.criterion[1]),
+        "scaleout.sources": lambda: read(w, scaleout.source_choices),
         "scaleout.candidates": lambda: read(w, scaleout.candidates, source_pilot_id=p),
         "scaleout.create": lambda: call(w, scaleout.create_wave, source_pilot_id=validated_source(w, side),
                                         branch_ids=[w.ids["branch"]], start_date=TODAY + timedelta(days=7),
