@@ -16,7 +16,7 @@ from portal import audit, budget, clock, kpis, maturity, metrics
 from portal import text as text_rule
 from portal.access import Actor, require_pilot
 from portal.errors import ValidationFailed
-from portal.sop_views import completion
+from portal.sop_views import completion_of
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     Phase.planning: frozenset({Phase.pilot, Phase.stopped}),
@@ -64,9 +64,7 @@ def scorecard_of(session: Session, pilot: Pilot, on: date | None = None) -> dict
     rows.append(_row("pass_rate", pass_rate, PASS_RATE_MIN, None if pass_rate is None else pass_rate >= PASS_RATE_MIN))
     money = budget.totals(session, [pilot])[pilot.id]
     rows.append(_row("within_cap", money.used_fen / 100, money.limit_fen / 100, money.used_fen <= money.limit_fen))
-    from portal.access import CLI_ACTOR  # completion is scoped; this internal read has checked scope already
-
-    sop = completion(session, actor=CLI_ACTOR, pilot_ids=[pilot.id], on=on).iloc[0]
+    sop = completion_of(session, [pilot.id], on).iloc[0]
     rate = float(sop["completion_rate"]) if sop["total"] else None
     rows.append(_row("sop_completion", rate, SOP_COMPLETION_MIN, None if rate is None else rate >= SOP_COMPLETION_MIN))
     stage = maturity.current_stages(session, [pilot.branch_id]).get(pilot.branch_id) \

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 from sqlmodel import Session, col, select
@@ -16,6 +16,7 @@ from models.sop import ChecklistItem, ItemStatus
 from portal import clock
 from portal.access import Actor, require_pilot, require_role, visible_pilot_ids
 from portal.i18n import label
+from portal.metric_engine import frame
 from portal.sop import OPEN, RHYTHM_KIND, STEPS, allowed_moves, overdue, rate
 from portal.sop_items import EDIT_ROLES, VIEW_ROLES, eligible_assignees
 
@@ -152,18 +153,30 @@ def completion(session: Session, *, actor: Actor, pilot_ids: list[int] | None = 
     """Per pilot: total, done, skipped, overdue (open and due before `on`) and completion_rate =
     done / (total - skipped). With `on` in the past, items done after `on` count as open."""
     on = on or clock.today()
-    ids = _scope(session, actor, pilot_ids, "sop.completion")
-    df = _frame(session, actor, ids, on)
+    return completion_of(session, _scope(session, actor, pilot_ids, "sop.completion"), on)
+
+
+def completion_of(session: Session, pilot_ids: list[int], on: date) -> pd.DataFrame:
+    """completion() for pilots whose scope the caller has checked: four columns per item, not
+    the display frame (the HQ portfolio counts every pilot's items on each visit)."""
+    stmt = (select(ChecklistItem.pilot_id, ChecklistItem.status, ChecklistItem.due_date, ChecklistItem.done_at)
+            .where(col(ChecklistItem.pilot_id).in_(pilot_ids or [-1])))
+    df = frame(session, stmt, ["pilot_id", "status", "due_date", "done_at"])
+    counts = pd.DataFrame(0, index=pd.Index(pilot_ids, name="pilot_id"), columns=["total", "done", "skipped",
+                                                                                  "overdue"])
     if not df.empty:
-        later = df["done_on"].map(lambda d: d is not None and d > on)
-        df.loc[later, "status"] = ItemStatus.doing.value
+        after_on = pd.Timestamp(datetime.combine(on + timedelta(days=1), time(0), tzinfo=clock.SHANGHAI))
+        df.loc[pd.to_datetime(df["done_at"], utc=True) >= after_on, "status"] = ItemStatus.doing.value
         df["overdue"] = overdue(df, on)
-    rows = []
-    for pid in ids:
-        c = _counts(df[df["pilot_id"] == pid])
-        rows.append({"pilot_id": pid, "total": c["total"], "done": c["done"], "skipped": c["skipped"],
-                     "overdue": c["overdue"], "completion_rate": c["rate"]})
-    return pd.DataFrame(rows, columns=COMPLETION_COLUMNS)
+        df["done"] = df["status"] == ItemStatus.done
+        df["skipped"] = df["status"] == ItemStatus.skipped
+        grouped = df.groupby("pilot_id").agg(total=("status", "size"), done=("done", "sum"),
+                                             skipped=("skipped", "sum"), overdue=("overdue", "sum"))
+        counts.loc[grouped.index] = grouped.astype(int).to_numpy()
+    out = counts.reset_index()
+    out["completion_rate"] = [rate(d, t, k) for d, t, k in zip(out["done"], out["total"], out["skipped"],
+                                                                strict=True)]
+    return out[COMPLETION_COLUMNS]
 
 
 def items_due(session: Session, *, actor: Actor, pilot_ids: list[int] | None, start: date, end: date,
