@@ -92,6 +92,7 @@ def sidebar(actor) -> None:
             st.session_state[web.TOKEN_KEY] = None
             st.session_state[web.ACTOR_KEY] = None
             st.session_state["_logged_out"] = True
+            web.forget_reads()
             st.rerun()
 
 

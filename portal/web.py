@@ -4,9 +4,11 @@ translation in the user's language, and calling services with friendly error dis
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import pandas as pd
 import streamlit as st
 
 from portal import db, navigation
@@ -19,6 +21,8 @@ T = TypeVar("T")
 ACTOR_KEY = "_actor"
 TOKEN_KEY = "auth_token"
 LANG_KEY = "_lang"
+READS_KEY = "_reads"
+READ_SECONDS = 30  # as long as the shared leaderboard cache (board_cache.TTL_SECONDS)
 
 
 def current_actor() -> Actor | None:
@@ -78,18 +82,50 @@ def page_path(key: str):
     return navigation.spec(key).path
 
 
+def _detached(value: T) -> T:
+    """A view of a kept result the page may change without changing what is kept (pandas'
+    copy-on-write makes a shallow frame copy independent and free)."""
+    if isinstance(value, pd.DataFrame | pd.Series):
+        return value.copy(deep=False)
+    if isinstance(value, dict):
+        return {k: _detached(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_detached(v) for v in value]
+    return value
+
+
 def load(fn: Callable[..., T], **kwargs: Any) -> T:
-    """Read through a service; on a refusal show the message and stop the page."""
+    """Read through a service; on a refusal show the message and stop the page.
+    Every widget click reruns the whole page, so what was just read is kept for READ_SECONDS
+    in this browser session only (keyed by user, language, function and arguments; never
+    shared between users) and any write through save() drops it. Refusals are never kept."""
+    actor = current_actor()
+    key = (actor.user_id if actor else None, lang(), fn.__module__, fn.__qualname__, repr(sorted(kwargs.items())))
+    reads: dict = st.session_state.setdefault(READS_KEY, {})
+    now = time.monotonic()
+    kept = reads.get(key)
+    if kept is not None and now - kept[0] < READ_SECONDS:
+        return _detached(kept[1])
     try:
-        return db.run(fn, write=False, actor=current_actor(), **kwargs)
+        result = db.run(fn, write=False, actor=actor, **kwargs)
     except PortalError as exc:
         st.error(error_text(exc))
         st.stop()
+    for stale in [k for k, (at, _) in reads.items() if now - at >= READ_SECONDS]:
+        del reads[stale]
+    reads[key] = (now, result)
+    return _detached(result)
+
+
+def forget_reads() -> None:
+    """Drop this session's kept reads (after any write, sign-in or sign-out)."""
+    st.session_state.pop(READS_KEY, None)
 
 
 def save(fn: Callable[..., T], *, success: str | None = None, **kwargs: Any) -> T | None:
     """Write through a service in one transaction; show success or the refusal.
     Returns the service's result, or None when it was refused (nothing was saved)."""
+    forget_reads()
     try:
         result = db.run(fn, write=True, actor=current_actor(), **kwargs)
     except PortalError as exc:

@@ -1,0 +1,54 @@
+"""portal.web.load keeps a page's reads for a few seconds in the browser session, so a widget
+click does not repeat every query; writes, other users and refusals are never served from it."""
+
+from streamlit.testing.v1 import AppTest
+
+
+def _script():
+    import streamlit as st
+
+    from portal import web
+    from portal.errors import ValidationFailed
+
+    calls = st.session_state.setdefault("calls", [])
+
+    def probe(session, *, actor, n):  # noqa: ANN001, ANN202
+        calls.append(n)
+        if n < 0:
+            raise ValidationFailed("err.permission")
+        return {"n": n, "rows": [n]}
+
+    def write(session, *, actor):  # noqa: ANN001, ANN202
+        return None
+
+    n = st.number_input("n", value=1, min_value=-5)
+    got = web.load(probe, n=int(n))
+    got["rows"].append("changed by the page")  # must not leak into the kept copy
+    st.write(f"calls={len(calls)} rows={len(got['rows'])}")
+    if st.button("save"):
+        web.save(write)
+        st.write(f"after save: {web.load(probe, n=int(n))['n']} calls={len(calls)}")
+
+
+def _calls(at: AppTest) -> str:
+    return [m.value for m in at.markdown][0]
+
+
+def test_reads_are_kept_per_session_and_dropped_by_a_write():
+    at = AppTest.from_function(_script, default_timeout=30).run()
+    assert _calls(at) == "calls=1 rows=2"
+    at.run()  # a rerun (a widget click elsewhere) reads nothing again
+    assert _calls(at) == "calls=1 rows=2"  # and the page's change to the result was not kept
+    at.number_input[0].set_value(2).run()  # other arguments: a new read
+    assert _calls(at) == "calls=2 rows=2"
+    at.button[0].click().run()
+    assert any("after save: 2 calls=3" in m.value for m in at.markdown)
+    other = AppTest.from_function(_script, default_timeout=30).run()  # another browser session
+    assert _calls(other) == "calls=1 rows=2"
+
+
+def test_refusals_are_never_kept():
+    at = AppTest.from_function(_script, default_timeout=30).run()
+    at.number_input[0].set_value(-1).run()
+    at.run()
+    assert at.error and at.session_state["calls"] == [1, -1, -1]
