@@ -2,6 +2,8 @@
 cleared) and warm (the same session again), against the floor of an empty Streamlit page
 rerun measured in the same process.
 
+Cold: st.cache_data cleared and the session's kept reads (portal.web.load) dropped, i.e. the
+first visit of a page; warm: a rerun of the same session, as after a widget click.
 Two floors: `bare` — a script with nothing in it, run by AppTest; `shell` — an empty page
 inside the portal for the same user (sign-in check against the database, sidebar, role
 navigation), i.e. what every portal page costs before it does anything. Ratios are given
@@ -120,6 +122,7 @@ def shell_floor_seconds(username: str, repeat: int) -> list[float]:
 
 
 def page_case(role: str, username: str, key: str, repeat: int) -> dict:
+    from portal import web
     from tests.apptest import goto, open_as
 
     at = open_as(username)
@@ -128,6 +131,7 @@ def page_case(role: str, username: str, key: str, repeat: int) -> dict:
     cold = []
     for _ in range(repeat):
         clear_caches()
+        at.session_state[web.READS_KEY] = {}  # what this browser session keeps (portal.web.load)
         cold.append(timed(at.run))
     warm = measure(at.run, repeat=repeat, warmup=1)
     errors += [str(e.value) for e in at.exception]

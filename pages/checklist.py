@@ -1,8 +1,7 @@
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from portal import clock, pilots, sop, sop_items, sop_views, web
+from portal import clock, pilots, sop, sop_charts, sop_items, sop_views, web
 
 actor = web.page("checklist")
 
@@ -49,18 +48,8 @@ st.progress(overall["rate"], text=web.t("sop.overall"))
 
 # ---- timeline: planned vs done over the pilot window
 tl = data["timeline"]
-fig = go.Figure()
-fig.add_trace(go.Scatter(x=tl["date"], y=tl["planned"], name=web.t("sop.chart.planned"), line_shape="hv"))
-fig.add_trace(go.Scatter(x=tl["date"], y=tl["done"], name=web.t("sop.chart.done"), line_shape="hv",
-                         fill="tozeroy"))
-for day, label in ((data["pilot"]["start_date"], "sop.chart.start"), (data["pilot"]["end_date"], "sop.chart.end"),
-                   (clock.today(), "sop.chart.today")):
-    fig.add_shape(type="line", x0=day.isoformat(), x1=day.isoformat(), y0=0, y1=1, yref="paper",
-                  line={"dash": "dot", "width": 1, "color": "gray"})
-    fig.add_annotation(x=day.isoformat(), y=1, yref="paper", text=web.t(label), showarrow=False, yanchor="bottom")
-fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title=web.t("sop.chart.title"),
-                  yaxis_title=web.t("sop.chart.items"), legend={"orientation": "h"})
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(web.figure(sop_charts.timeline_figure, tl, data["pilot"]["start_date"], data["pilot"]["end_date"],
+                           clock.today(), web.t), width="stretch")
 
 # ---- items by rollout step / template
 COLUMNS = ["title", "due_date", "status", "overdue", "owner_role", "assignee", "done_by", "done_at", "evidence_note"]

@@ -1,8 +1,7 @@
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
-from portal import clock, metrics, pilots, qa, report_import, reports, web
+from portal import clock, metrics, pilots, qa, report_charts, report_import, reports, web
 from portal.report_validation import TEXT_FIELDS
 
 actor = web.page("daily_report")
@@ -137,9 +136,7 @@ else:
                             key="rp_trend")
     if chosen:
         shown = trend[["period", *chosen]].rename(columns=names)
-        fig = px.line(shown, x="period", y=[names.get(c, c) for c in chosen], markers=True)
-        fig.update_layout(xaxis_title=None, yaxis_title=None, legend_title=None, height=320)
-        st.plotly_chart(fig, width="stretch")
+        st.plotly_chart(web.figure(report_charts.trend_figure, shown), width="stretch")
 
 # ---------------------------------------------------------------- blockers → Q&A
 if writer:

@@ -65,7 +65,8 @@ with tabs[0]:
         series = web.load(metrics.trend, pilot_id=pilot_id, codes=codes, start=start, end=min(today, end),
                           freq="pilot_week")
         if not series.empty:
-            st.plotly_chart(programme_charts.trend_figure(series, web.load(metrics.labels)), width="stretch")
+            st.plotly_chart(web.figure(programme_charts.trend_figure, series, web.load(metrics.labels)),
+                            width="stretch")
     if actor.role in ("hq", "coach"):
         with st.form("target_form"):
             st.caption(web.t("programme.edit_target"))
@@ -93,7 +94,7 @@ with tabs[1]:
                 reason = f" · {web.t('programme.reason.' + c['reason'])}" if c["reason"] else ""
                 st.write(f"{'✅' if c['met'] else '❌'} {web.label(c['name_zh'], c['name_en'])}：{value}{target}{reason}")
     if not result["history"].empty:
-        st.plotly_chart(programme_charts.timeline_figure(result["history"], stage_names), width="stretch")
+        st.plotly_chart(web.figure(programme_charts.timeline_figure, result["history"], stage_names), width="stretch")
         st.dataframe(result["history"], hide_index=True, width="stretch",
                      column_config={c: web.t(f"programme.col.{c}") for c in result["history"].columns})
     if actor.is_hq:
@@ -116,7 +117,8 @@ with tabs[2]:
 with tabs[3]:
     st.write(web.t("programme.budget_line", used=money["used_text"], limit=money["limit_text"],
                    remaining=money["remaining_text"]))
-    st.plotly_chart(budget_charts.burn_figure(web.load(budget_views.burn, pilot_id=pilot_id), web.t), width="stretch")
+    st.plotly_chart(web.figure(budget_charts.burn_figure, web.load(budget_views.burn, pilot_id=pilot_id), web.t),
+                    width="stretch")
 
 with tabs[4]:
     contest_ids = [cid for cid, _ in web.load(contests.contest_choices).items()

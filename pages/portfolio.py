@@ -54,7 +54,7 @@ left, right = st.columns(2)
 with left:
     st.subheader(web.t("programme.heatmap"))
     names = [web.t(f"programme.stage_n.{i}") for i in range(1, 5)]
-    st.plotly_chart(programme_charts.heatmap_figure(portfolio.heatmap(shown), names), width="stretch")
+    st.plotly_chart(web.figure(programme_charts.heatmap_figure, portfolio.heatmap(shown), names), width="stretch")
 with right:
     st.subheader(web.t("programme.funnel"))
-    st.plotly_chart(programme_charts.funnel_figure(portfolio.funnel(shown), web.t), width="stretch")
+    st.plotly_chart(web.figure(programme_charts.funnel_figure, portfolio.funnel(shown), web.t), width="stretch")

@@ -3,6 +3,7 @@ translation in the user's language, and calling services with friendly error dis
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Callable
@@ -115,6 +116,35 @@ def load(fn: Callable[..., T], **kwargs: Any) -> T:
         del reads[stale]
     reads[key] = (now, result)
     return _detached(result)
+
+
+def _fingerprint(value: object) -> object:
+    """A key for a figure's input: frames by their content, functions by name."""
+    if isinstance(value, pd.DataFrame | pd.Series):
+        digest = hashlib.sha1(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())  # noqa: S324
+        digest.update(repr(list(value.columns) if isinstance(value, pd.DataFrame) else value.name).encode())
+        return digest.hexdigest()
+    if callable(value):
+        return getattr(value, "__qualname__", repr(value))
+    if isinstance(value, dict):
+        return tuple((k, _fingerprint(v)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return tuple(_fingerprint(v) for v in value)
+    return repr(value)
+
+
+def figure(build: Callable[..., T], *args: Any) -> T:
+    """build(*args) (a chart from data the page already read), kept like load()'s reads:
+    a plotly figure costs 10-40 ms to build on every rerun of a page."""
+    key = ("figure", lang(), build.__module__, build.__qualname__, _fingerprint(args))
+    reads: dict = st.session_state.setdefault(READS_KEY, {})
+    now = time.monotonic()
+    kept = reads.get(key)
+    if kept is not None and now - kept[0] < READ_SECONDS:
+        return kept[1]
+    result = build(*args)
+    reads[key] = (now, result)
+    return result
 
 
 def forget_reads() -> None:

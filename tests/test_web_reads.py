@@ -52,3 +52,28 @@ def test_refusals_are_never_kept():
     at.number_input[0].set_value(-1).run()
     at.run()
     assert at.error and at.session_state["calls"] == [1, -1, -1]
+
+
+def _chart_script():
+    import pandas as pd
+    import streamlit as st
+
+    from portal import web
+
+    built = st.session_state.setdefault("built", [])
+
+    def build(df, t):  # noqa: ANN001, ANN202
+        built.append(len(df))
+        return {"points": len(df)}
+
+    n = st.number_input("rows", value=2, min_value=1)
+    fig = web.figure(build, pd.DataFrame({"x": range(int(n))}), web.t)
+    st.write(f"built={built} points={fig['points']}")
+
+
+def test_figures_are_rebuilt_only_when_their_data_changes():
+    at = AppTest.from_function(_chart_script, default_timeout=30).run()
+    at.run()
+    assert [m.value for m in at.markdown] == ["built=[2] points=2"]
+    at.number_input[0].set_value(3).run()
+    assert [m.value for m in at.markdown] == ["built=[2, 3] points=3"]
