@@ -4,7 +4,9 @@ same database, for the bank-wide contest of the scale (4,000 / 40,000 participan
     python -m bench.leaderboard --scale national --backend both
 
 Floor: the hand-written SQL (SUM of the period's ledger rows per participant, RANK() OVER the
-points, names joined) through the bare DB-API cursor, rows fetched into Python tuples.
+points, names joined) through the bare DB-API cursor, rows fetched into Python tuples. Also
+shown: the same rows made into a DataFrame by pandas.DataFrame.from_records (`raw_df`), the
+cheapest way to the service's result type — what a DataFrame costs at that row count.
 Service: leaderboard.standings (the same ranking as a DataFrame), and leaderboard.board (what
 the pages show: the ranking plus yesterday's for ▲▼ movement) against two raw queries.
 Target (issue 6): the service within 1.2× of the raw aggregate.
@@ -14,10 +16,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
+
 from bench import datasets
 from bench.harness import backends, machine, measure, parser, print_table, ratio, summary, write_json
 
 TARGET_X = 1.2
+RAW_COLUMNS = ["rank", "staff_id", "employee_no", "name", "team_id", "points_c"]
 PERIODS = ("today", "week", "contest")
 RAW_SQL = """
 WITH totals AS (
@@ -94,18 +99,21 @@ def run(scale: str, backend: str, repeat: int) -> dict:
                                                                       check["points"].mul(100).round().astype(int),
                                                                       strict=True))
             # Interleave the runs so load on the shared machine hits both sides alike.
-            raw_t, std_t, board_t, raw2_t = [], [], [], []
+            raw_t, std_t, board_t, raw2_t, rawdf_t = [], [], [], [], []
             for _ in range(repeat):
                 raw_t += measure(lambda s=start, e=end: raw_standings(engine, contest_id, s, e), repeat=1, warmup=1)
+                rawdf_t += measure(lambda s=start, e=end: pd.DataFrame.from_records(
+                    raw_standings(engine, contest_id, s, e), columns=RAW_COLUMNS), repeat=1, warmup=0)
                 std_t += measure(service_standings, repeat=1, warmup=0)
                 raw2_t += measure(lambda s=start, e=end, p=prev: (raw_standings(engine, contest_id, s, e),
                                                                   raw_standings(engine, contest_id, *p)),
                                   repeat=1, warmup=0)
                 board_t += measure(service_board, repeat=1, warmup=0)
-            raw_s, std_s, raw2_s, board_s = (summary(x) for x in (raw_t, std_t, raw2_t, board_t))
+            raw_s, std_s, raw2_s, board_s, rawdf_s = (summary(x) for x in (raw_t, std_t, raw2_t, board_t, rawdf_t))
             cases.append({"period": period, "start": start, "end": end, "rows": len(rows), "same_result": same,
-                          "raw": raw_s, "standings": std_s, "raw_x2": raw2_s, "board": board_s,
+                          "raw": raw_s, "raw_df": rawdf_s, "standings": std_s, "raw_x2": raw2_s, "board": board_s,
                           "standings_x": ratio(std_s["median"], raw_s["median"]),
+                          "standings_x_raw_df": ratio(std_s["median"], rawdf_s["median"]),
                           "board_x": ratio(board_s["median"], raw2_s["median"])})
     for c in cases:
         c["ok"] = c["standings_x"] is not None and c["standings_x"] <= TARGET_X and c["board_x"] <= TARGET_X
@@ -119,12 +127,14 @@ def main() -> None:
         info = machine(datasets.os.environ.get(datasets.PG_ENV) if backend == "postgres" else None)
         result = run(args.scale, backend, args.repeat)
         rows = [{"period": c["period"], "rows": c["rows"], "raw_s": c["raw"]["median"],
-                 "standings_s": c["standings"]["median"], "standings_x": c["standings_x"],
+                 "raw_df_s": c["raw_df"]["median"], "standings_s": c["standings"]["median"],
+                 "standings_x": c["standings_x"], "x_raw_df": c["standings_x_raw_df"],
                  "raw_x2_s": c["raw_x2"]["median"], "board_s": c["board"]["median"], "board_x": c["board_x"],
                  "same": c["same_result"], "ok": c["ok"]} for c in result["cases"]]
         print_table(f"leaderboard · {args.scale} · {backend} · {result['participants']} participants · "
                     f"target ≤ {TARGET_X}× raw SQL", rows,
-                    ["period", "rows", "raw_s", "standings_s", "standings_x", "raw_x2_s", "board_s", "board_x",
+                    ["period", "rows", "raw_s", "raw_df_s", "standings_s", "standings_x", "x_raw_df", "raw_x2_s",
+                     "board_s", "board_x",
                      "same", "ok"])
         info["loadavg_after"] = list(datasets.os.getloadavg())
         path = write_json(f"leaderboard-{args.scale}-{backend}", {"machine": info, **result}, out_dir=args.out)
