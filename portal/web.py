@@ -95,6 +95,21 @@ def _detached(value: T) -> T:
     return value
 
 
+def _kept(key: tuple, compute: Callable[[], T]) -> T:
+    """compute(), or its result from this browser session if made less than READ_SECONDS ago.
+    An exception (e.g. a refusal) passes through and nothing is kept."""
+    reads: dict = st.session_state.setdefault(READS_KEY, {})
+    now = time.monotonic()
+    kept = reads.get(key)
+    if kept is not None and now - kept[0] < READ_SECONDS:
+        return kept[1]
+    result = compute()
+    for stale in [k for k, (at, _) in reads.items() if now - at >= READ_SECONDS]:
+        del reads[stale]
+    reads[key] = (now, result)
+    return result
+
+
 def load(fn: Callable[..., T], **kwargs: Any) -> T:
     """Read through a service; on a refusal show the message and stop the page.
     Every widget click reruns the whole page, so what was just read is kept for READ_SECONDS
@@ -102,20 +117,11 @@ def load(fn: Callable[..., T], **kwargs: Any) -> T:
     shared between users) and any write through save() drops it. Refusals are never kept."""
     actor = current_actor()
     key = (actor.user_id if actor else None, lang(), fn.__module__, fn.__qualname__, repr(sorted(kwargs.items())))
-    reads: dict = st.session_state.setdefault(READS_KEY, {})
-    now = time.monotonic()
-    kept = reads.get(key)
-    if kept is not None and now - kept[0] < READ_SECONDS:
-        return _detached(kept[1])
     try:
-        result = db.run(fn, write=False, actor=actor, **kwargs)
+        return _detached(_kept(key, lambda: db.run(fn, write=False, actor=actor, **kwargs)))
     except PortalError as exc:
         st.error(error_text(exc))
         st.stop()
-    for stale in [k for k, (at, _) in reads.items() if now - at >= READ_SECONDS]:
-        del reads[stale]
-    reads[key] = (now, result)
-    return _detached(result)
 
 
 def _fingerprint(value: object) -> object:
@@ -137,14 +143,7 @@ def figure(build: Callable[..., T], *args: Any) -> T:
     """build(*args) (a chart from data the page already read), kept like load()'s reads:
     a plotly figure costs 10-40 ms to build on every rerun of a page."""
     key = ("figure", lang(), build.__module__, build.__qualname__, _fingerprint(args))
-    reads: dict = st.session_state.setdefault(READS_KEY, {})
-    now = time.monotonic()
-    kept = reads.get(key)
-    if kept is not None and now - kept[0] < READ_SECONDS:
-        return kept[1]
-    result = build(*args)
-    reads[key] = (now, result)
-    return result
+    return _kept(key, lambda: build(*args))
 
 
 def forget_reads() -> None:
