@@ -98,7 +98,7 @@ def _ranked(session: Session, contest: Contest, now: tuple[date, date],
         params.update(before_lo=before[0], before_hi=before[1], span_lo=lo, span_hi=max(now[1], before[1]))
         columns.insert(1, "before_rank")
     stmt = _ranking_statement(before is not None, lo <= contest.start_date)
-    df = frame(session, stmt, columns, params=params)
+    df = frame(session, stmt, columns, params=params, stream=False)  # one row per participant
     if before is None:
         df["before_rank"] = df["rank"]
     df["points"] = df["points_c"].astype("float64") / 100

@@ -67,17 +67,20 @@ def _needs_conversion(stmt, dialect) -> bool:  # noqa: ANN001
                for c in stmt.selected_columns)
 
 
-def frame(session: Session, stmt, columns: list[str], *, params: dict | None = None) -> pd.DataFrame:  # noqa: ANN001
+def frame(session: Session, stmt, columns: list[str], *, params: dict | None = None,  # noqa: ANN001
+          stream: bool = True) -> pd.DataFrame:
     """The rows of a column select as a DataFrame: read through Core (no ORM row loading) in
     chunks of FRAME_CHUNK rows (a server-side cursor on PostgreSQL), each chunk turned into
     compact column arrays, so memory stays near the size of the result. Handed SQLAlchemy Row
-    objects directly, pandas would probe every row for namedtuple fields. SQLite has no
-    server-side cursor: there, when no column needs converting, the driver's own tuples are
-    read (building Row objects costs as much as a small leaderboard query)."""
+    objects directly, pandas would probe every row for namedtuple fields. Without a
+    server-side cursor (SQLite, or `stream=False` for results bounded by a roster, where
+    DECLARE/FETCH round trips cost more than they save) and when no column needs converting,
+    the driver's own tuples are read: building Row objects costs as much as a small
+    leaderboard query."""
     if session.new or session.dirty or session.deleted:
         session.flush()  # what session.exec would autoflush
     conn = session.connection()
-    streamed = conn.dialect.supports_server_side_cursors
+    streamed = stream and conn.dialect.supports_server_side_cursors
     result = conn.execute(stmt, params, execution_options={"yield_per": FRAME_CHUNK} if streamed else {})
     if streamed or _needs_conversion(stmt, conn.dialect):
         chunks = result.partitions(FRAME_CHUNK)
