@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from functools import cache
 
 import pandas as pd
-from sqlalchemy import and_, bindparam, case, func, insert, or_
+from sqlalchemy import and_, bindparam, case, func, insert, literal_column, or_
 from sqlmodel import Session, select
 
 from models.contests import BadgeAward, Contest, ContestPair, ContestParticipant, ContestTeam, PointEntry
@@ -20,6 +20,9 @@ from portal.metric_engine import frame
 
 PERIODS = ("today", "week", "chosen_week", "contest")
 STANDING_COLUMNS = ["rank", "staff_id", "employee_no", "name", "team_id", "points"]
+# Written into the SQL, not bound: with `coalesce(x, ?)` SQLite cannot tell that the ORDER BY
+# repeats the window's ORDER BY and sorts 40,000 rows twice (national today-board 2x slower).
+ZERO = literal_column("0")
 
 
 def week_start(day: date) -> date:
@@ -64,7 +67,7 @@ def _ranking_statement(with_before: bool, from_start: bool):  # noqa: ANN202
     if not with_before:
         totals = (select(PointEntry.staff_id, func.sum(PointEntry.points_c).label("now_c"))
                   .where(*bounds).group_by(PointEntry.staff_id).subquery())
-        points = func.coalesce(totals.c.now_c, 0)
+        points = func.coalesce(totals.c.now_c, ZERO)
         ranks = [func.rank().over(order_by=points.desc()).label("rank")]
     else:
         def within(lo: str, hi: str):  # noqa: ANN202
@@ -74,7 +77,7 @@ def _ranking_statement(with_before: bool, from_start: bool):  # noqa: ANN202
         totals = (select(PointEntry.staff_id, within("now_lo", "now_hi").label("now_c"),
                          within("before_lo", "before_hi").label("before_c"))
                   .where(*bounds).group_by(PointEntry.staff_id).subquery())
-        points, earlier = func.coalesce(totals.c.now_c, 0), func.coalesce(totals.c.before_c, 0)
+        points, earlier = func.coalesce(totals.c.now_c, ZERO), func.coalesce(totals.c.before_c, ZERO)
         ranks = [func.rank().over(order_by=points.desc()).label("rank"),
                  func.rank().over(order_by=earlier.desc()).label("before_rank")]
     return (select(*ranks, ContestParticipant.staff_id, Staff.employee_no, Staff.name, ContestParticipant.team_id,
