@@ -77,9 +77,9 @@ def progress_many(session: Session, pilots: list[Pilot], on: date) -> dict[int, 
     codes = sorted({t.metric for p in live for t in targets[p.id]})
     actuals = metrics.values_of(session, windows={p.id: (p.start_date, min(on, p.end_date)) for p in live},
                                 codes=codes)
+    rows = []  # one long frame split once: a DataFrame per pilot costs ~0.5 ms × 2,000 pilots
     for pilot in live:
         end = min(on, pilot.end_date)
-        rows = []
         for code in sorted({t.metric for t in targets[pilot.id]}):
             mine = [t for t in targets[pilot.id] if t.metric == code]
             target = (rate_target(mine, pilot.start_date, end) if code in rates
@@ -87,10 +87,11 @@ def progress_many(session: Session, pilots: list[Pilot], on: date) -> dict[int, 
             actual = actuals.get(pilot.id, {}).get(code)
             zh, en, direction = names.get(code, (code, code, "higher"))
             share = ratio(actual, target, direction)
-            rows.append({"metric": code, "name_zh": zh, "name_en": en,
-                         "target": None if target is None else round(target, 4), "actual": actual, "ratio": share,
-                         "light": light(share)})
-        out[pilot.id] = pd.DataFrame(rows, columns=COLUMNS)
+            rows.append((pilot.id, code, zh, en, None if target is None else round(target, 4), actual, share,
+                         light(share)))
+    long = pd.DataFrame(rows, columns=["pilot_id", *COLUMNS])
+    for pilot_id, part in long.groupby("pilot_id", sort=False):
+        out[int(pilot_id)] = part[COLUMNS].reset_index(drop=True)
     return out
 
 

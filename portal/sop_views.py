@@ -161,7 +161,7 @@ def completion_of(session: Session, pilot_ids: list[int], on: date) -> pd.DataFr
     the display frame (the HQ portfolio counts every pilot's items on each visit)."""
     stmt = (select(ChecklistItem.pilot_id, ChecklistItem.status, ChecklistItem.due_date, ChecklistItem.done_at)
             .where(col(ChecklistItem.pilot_id).in_(pilot_ids or [-1])))
-    df = frame(session, stmt, ["pilot_id", "status", "due_date", "done_at"])
+    df = frame(session, stmt, ["pilot_id", "status", "due_date", "done_at"], stream=False)  # 4 narrow columns
     counts = pd.DataFrame(0, index=pd.Index(pilot_ids, name="pilot_id"), columns=["total", "done", "skipped",
                                                                                   "overdue"])
     if not df.empty:
