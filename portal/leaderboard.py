@@ -16,7 +16,7 @@ from models.playbook import Badge, Metric
 from portal import audit, clock, contests
 from portal.access import Actor, require_role
 from portal.errors import ValidationFailed
-from portal.metric_engine import frame
+from portal.query_frame import frame
 
 PERIODS = ("today", "week", "chosen_week", "contest")
 STANDING_COLUMNS = ["rank", "staff_id", "employee_no", "name", "team_id", "points"]

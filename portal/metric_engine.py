@@ -32,80 +32,13 @@ from models.playbook import Metric, Rate
 from models.reports import BranchEntry, DailyEntry, DailyReport, ReportTotal
 from portal.access import branch_children
 from portal.errors import ValidationFailed
+from portal.query_frame import frame
 
 BASES = ("active_staff", "customer_base")
 PERIODS = ("total", "day", "week", "pilot_week")
 
 
 # ------------------------------------------------------------------ internal queries
-
-FRAME_CHUNK = 100_000
-
-
-def _column(values: tuple, interned: dict) -> np.ndarray:
-    """One column of a fetched chunk: int64 when it holds only ints, float64 (NaN for NULL)
-    for ints with NULLs, otherwise objects with equal values shared (a national ledger repeats
-    a few hundred dates millions of times)."""
-    first = next((v for v in values if v is not None), None)
-    if type(first) is int:
-        try:
-            return np.array(values, dtype=np.int64)
-        except TypeError:
-            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    out = np.empty(len(values), dtype=object)
-    if type(first) is str:  # pandas stores text columns as Arrow strings anyway: nothing to share
-        out[:] = values
-    else:
-        out[:] = [interned.setdefault(v, v) for v in values]
-    return out
-
-
-def _needs_conversion(stmt, dialect) -> bool:  # noqa: ANN001
-    """Whether any selected column's type converts the driver's values (e.g. dates stored as
-    text in SQLite)."""
-    return any(c.type.dialect_impl(dialect).result_processor(dialect, None) is not None
-               for c in stmt.selected_columns)
-
-
-def frame(session: Session, stmt, columns: list[str], *, params: dict | None = None,  # noqa: ANN001
-          stream: bool = True) -> pd.DataFrame:
-    """The rows of a column select as a DataFrame: read through Core (no ORM row loading) in
-    chunks of FRAME_CHUNK rows (a server-side cursor on PostgreSQL), each chunk turned into
-    compact column arrays, so memory stays near the size of the result. Handed SQLAlchemy Row
-    objects directly, pandas would probe every row for namedtuple fields. Without a
-    server-side cursor (SQLite, or `stream=False` for results bounded by a roster, where
-    DECLARE/FETCH round trips cost more than they save) and when no column needs converting,
-    the driver's own tuples are read: building Row objects costs as much as a small
-    leaderboard query."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # what session.exec would autoflush
-    conn = session.connection()
-    streamed = stream and conn.dialect.supports_server_side_cursors
-    result = conn.execute(stmt, params, execution_options={"yield_per": FRAME_CHUNK} if streamed else {})
-    if streamed or _needs_conversion(stmt, conn.dialect):
-        chunks = result.partitions(FRAME_CHUNK)
-    else:
-        cursor = result.cursor
-        chunks = iter(lambda: cursor.fetchmany(FRAME_CHUNK), [])
-    parts: list[list[np.ndarray]] = [[] for _ in columns]
-    interned: dict = {}
-    for chunk in chunks:
-        for i, values in enumerate(zip(*chunk, strict=True)):
-            parts[i].append(_column(values, interned))
-    result.close()
-    if not parts[0]:
-        return pd.DataFrame(columns=columns)
-    data = {}
-    for name, arrays in zip(columns, parts, strict=True):
-        kinds = {a.dtype for a in arrays}
-        if len(kinds) > 1:  # e.g. NULLs in one chunk only
-            arrays = [a.astype(object) for a in arrays]
-        values = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-        if values.dtype == object and type(next((v for v in values if v is not None), None)) is str:
-            values = pd.array(values, dtype="str")  # typed directly: infer_objects' scan costs 2× more
-        data[name] = values
-    return pd.DataFrame(data, columns=columns).infer_objects()
-
 
 def report_window(stmt, pilot_ids: list[int], start: date, end: date):  # noqa: ANN001, ANN202
     return stmt.where(col(DailyReport.pilot_id).in_(pilot_ids or [-1]),

@@ -31,7 +31,6 @@ from portal.metric_engine import (
     apply_rates,
     compute_rates,
     compute_terms,
-    frame,
     rate_status,
     rates_from_totals,
     report_window,
@@ -41,6 +40,7 @@ from portal.metric_engine import (
     value_of,
     values_of,
 )
+from portal.query_frame import frame
 
 __all__ = ["compute_rates", "compute_terms", "frame", "labels", "missing_reports", "rate", "rate_status", "rates",
            "rates_from_totals", "staff_daily_values", "totals", "trend", "value_of", "values_of", "visible_pilots"]

@@ -16,7 +16,7 @@ from models.sop import ChecklistItem, ItemStatus
 from portal import clock
 from portal.access import Actor, require_pilot, require_role, visible_pilot_ids
 from portal.i18n import label
-from portal.metric_engine import frame
+from portal.query_frame import frame
 from portal.sop import OPEN, RHYTHM_KIND, STEPS, allowed_moves, overdue, rate
 from portal.sop_items import EDIT_ROLES, VIEW_ROLES, eligible_assignees
 

@@ -23,7 +23,8 @@ from portal import budget as budget_service
 from portal import clock, metrics, qa, sop_views
 from portal.access import Actor
 from portal.i18n import label
-from portal.metric_engine import frame, report_window
+from portal.metric_engine import report_window
+from portal.query_frame import frame
 from portal.weekly_kpis import KEY_METRIC
 
 DAYS = 7
