@@ -99,12 +99,6 @@ def build(engine: Engine, scale: str = "pilot", progress: Progress | None = None
                 progress(name, ctx.step[1])
             step(ctx)
             session.flush()
-            if name == "reports" and scale != "pilot" and session.connection().dialect.name == "postgresql":
-                # The whole build is one transaction, which autovacuum cannot see into: without
-                # statistics on the millions of new report rows the contest step's reads pick
-                # nested loops and take an hour at national scale. ANALYZE sees our own rows.
-                session.connection().exec_driver_sql("ANALYZE daily_report, daily_entry, report_total, "
-                                                     "branch_entry, staff, branch, pilot")
             done += weight
         session.commit()
         if progress:

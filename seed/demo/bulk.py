@@ -96,6 +96,17 @@ def clone_pilot_rows(session: Session, model, source_pilot_id: int, targets: Ite
     return insert_rows(session, model, rows)
 
 
+def refresh_statistics(session: Session, *tables: str) -> None:
+    """PostgreSQL: ANALYZE tables this build has just filled. The whole build is one
+    transaction, which autovacuum cannot see into; without statistics on millions of new rows
+    the later steps' reads pick nested loops (the national build took over an hour).
+    ANALYZE inside the transaction sees its own rows. SQLite: nothing (`pilot-portal demo`
+    analyzes after the build)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")  # table names from the code, not input
+
+
 @contextmanager
 def entry_load(session: Session) -> Iterator[None]:
     """Bulk-load daily entries. On SQLite the row triggers that keep `report_total` (migration

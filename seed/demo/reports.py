@@ -27,7 +27,7 @@ from models.pilot import Pilot, PilotCoach
 from models.reports import BranchEntry, DailyEntry, DailyReport
 from portal import clock, org
 from portal.report_validation import load_catalogue
-from seed.demo.bulk import entry_load, insert_returning_ids, insert_rows
+from seed.demo.bulk import entry_load, insert_returning_ids, insert_rows, refresh_statistics
 
 HIGHLIGHTS = (
     "外呼后加微通过率稳定在七成左右，{name}单日有效添加{n}人，话术已在群内分享。",
@@ -186,3 +186,4 @@ def build(ctx) -> None:
             picks = [d for d in working if d != missing]
             blocker_days = {picks[len(picks) // 3], picks[-2]} if len(picks) >= 3 else set()
             _build_pilot(ctx, pilot, cat, missing=missing, blocker_days=blocker_days)
+    refresh_statistics(s, "daily_report", "daily_entry", "report_total", "branch_entry", "staff", "branch", "pilot")
