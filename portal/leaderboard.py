@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import cache
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import and_, bindparam, case, func, insert, literal_column, or_
 from sqlmodel import Session, select
@@ -13,7 +14,7 @@ from sqlmodel import Session, select
 from models.contests import BadgeAward, Contest, ContestPair, ContestParticipant, ContestTeam, PointEntry
 from models.org import Role, Staff
 from models.playbook import Badge, Metric
-from portal import audit, clock, contests
+from portal import audit, clock, contests, roster_cache
 from portal.access import Actor, require_role
 from portal.errors import ValidationFailed
 from portal.query_frame import frame
@@ -57,7 +58,9 @@ def _ranking_statement(with_before: bool, from_start: bool):  # noqa: ANN202
     contest. With it, one scan of the span of both periods gives both sums and both ranks.
     `from_start`: the span starts at the contest's start, so no lower bound on the day — the
     planner then reads ix_pointentry_key in staff order (no sort), ~2× faster over a whole
-    contest than the day range of ix_pointentry_board, which wins for a day or a week."""
+    contest than the day range of ix_pointentry_board, which wins for a day or a week.
+    Numbers only: names come from portal.roster_cache, and the order among equal ranks
+    (by employee number) is applied with them."""
     contest = bindparam("contest")
     lo_name = "now_lo" if not with_before else "span_lo"
     hi_name = "now_hi" if not with_before else "span_hi"
@@ -80,28 +83,33 @@ def _ranking_statement(with_before: bool, from_start: bool):  # noqa: ANN202
         points, earlier = func.coalesce(totals.c.now_c, ZERO), func.coalesce(totals.c.before_c, ZERO)
         ranks = [func.rank().over(order_by=points.desc()).label("rank"),
                  func.rank().over(order_by=earlier.desc()).label("before_rank")]
-    return (select(*ranks, ContestParticipant.staff_id, Staff.employee_no, Staff.name, ContestParticipant.team_id,
-                   points.label("points_c"))
-            .join(Staff, Staff.id == ContestParticipant.staff_id)
+    return (select(*ranks, ContestParticipant.staff_id, ContestParticipant.team_id, points.label("points_c"))
             .outerjoin(totals, totals.c.staff_id == ContestParticipant.staff_id)
-            .where(ContestParticipant.contest_id == contest)
-            .order_by(points.desc(), Staff.employee_no))
+            .where(ContestParticipant.contest_id == contest))
 
 
 def _ranked(session: Session, contest: Contest, now: tuple[date, date],
             before: tuple[date, date] | None = None) -> pd.DataFrame:
     """Every participant with the points of `now` and RANK() over them (ties share a rank),
-    and with `before` also `before_rank`, the rank over that period (else equal to `rank`).
-    Ledger days never precede the contest's start (points.py books reports and awards within it)."""
+    ordered by rank then employee number; with `before` also `before_rank`, the rank over that
+    period (else equal to `rank`). Ledger days never precede the contest's start (points.py
+    books reports and awards within it)."""
     params = {"contest": contest.id, "now_lo": now[0], "now_hi": now[1]}
-    columns = ["rank", "staff_id", "employee_no", "name", "team_id", "points_c"]
+    columns = ["rank", "staff_id", "team_id", "points_c"]
     lo = now[0]
     if before is not None:
         lo = min(now[0], before[0])
         params.update(before_lo=before[0], before_hi=before[1], span_lo=lo, span_hi=max(now[1], before[1]))
         columns.insert(1, "before_rank")
     stmt = _ranking_statement(before is not None, lo <= contest.start_date)
-    df = frame(session, stmt, columns, params=params, stream=False)  # one row per participant
+    ranks = frame(session, stmt, columns, params=params, stream=False)  # one row per participant
+    roster, rows = roster_cache.positions(session, contest.id, ranks["staff_id"].to_numpy())
+    order = np.lexsort((roster["order"].to_numpy()[rows], ranks["rank"].to_numpy()))
+    rows = rows[order]
+    df = ranks.take(order).reset_index(drop=True)
+    at = df.columns.get_loc("staff_id") + 1
+    df.insert(at, "employee_no", roster["employee_no"].array.take(rows))
+    df.insert(at + 1, "name", roster["name"].array.take(rows))
     if before is None:
         df["before_rank"] = df["rank"]
     df["points"] = df["points_c"].astype("float64") / 100

@@ -239,3 +239,45 @@ def test_standings_match_raw_sql(engine, world):
     merged = df.merge(raw, on="staff_id", how="left").fillna(0)
     assert (merged["points"] * 100 == merged["p"]).all()
     assert list(df["points"]) == sorted(df["points"], reverse=True)
+
+
+def test_board_names_ties_and_roster_changes(engine, world, monkeypatch):
+    """Ranks come from SQL, names from the shared roster: ties are listed by employee number,
+    a participant added after a board was read appears at once with their name, and a renamed
+    one shows the new name once the roster's 30 s have passed."""
+    from models.contests import ContestParticipant
+    from models.org import Staff
+    from portal import roster_cache
+
+    staff = world["staff"]
+    with Session(engine) as s:
+        s.get(Staff, staff[0]).employee_no = "A99"  # employee order differs from id order
+        s.commit()
+    put_report(engine, world["pa"], TODAY, {staff[4]: {"valid_adds": 3}, staff[1]: {"valid_adds": 3}})
+    read = lambda: db.run(leaderboard.leaderboard, engine=engine, write=False, actor=world["coach"],  # noqa: E731
+                          contest_id=world["cid"], period="week")
+    board = read()
+    assert list(board["employee_no"]) == ["A01", "A11", "A02", "A10", "A12", "A99"]
+    assert list(board["rank"]) == [1, 1, 3, 3, 3, 3]
+
+    clock_now = [1000.0]
+    monkeypatch.setattr(roster_cache.time, "monotonic", lambda: clock_now[0])
+    read()  # roster kept from here
+    with Session(engine) as s:
+        newcomer = Staff(branch_id=s.get(Staff, staff[0]).branch_id, employee_no="A03", name="新员工")
+        s.add(newcomer)
+        s.flush()
+        s.add(ContestParticipant(contest_id=world["cid"], staff_id=newcomer.id))
+        s.get(Staff, staff[0]).name = "改名后"
+        s.commit()
+        newcomer_id = newcomer.id
+    board = read().set_index("staff_id")
+    assert board.loc[newcomer_id, "name"] == "新员工" and board.loc[newcomer_id, "rank"] == 3
+    assert board.loc[staff[0], "name"] == "改名后"  # the newcomer made the roster reload
+
+    with Session(engine) as s:
+        s.get(Staff, staff[0]).name = "再改名"
+        s.commit()
+    assert read().set_index("staff_id").loc[staff[0], "name"] == "改名后"  # kept for up to 30 s
+    clock_now[0] += roster_cache.TTL_SECONDS + 1
+    assert read().set_index("staff_id").loc[staff[0], "name"] == "再改名"
