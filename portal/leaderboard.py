@@ -104,16 +104,16 @@ def _ranked(session: Session, contest: Contest, now: tuple[date, date],
     stmt = _ranking_statement(before is not None, lo <= contest.start_date)
     ranks = frame(session, stmt, columns, params=params, stream=False)  # one row per participant
     roster, rows = roster_cache.positions(session, contest.id, ranks["staff_id"].to_numpy())
-    order = np.lexsort((roster["order"].to_numpy()[rows], ranks["rank"].to_numpy()))
+    rank = ranks["rank"].to_numpy()
+    order = np.lexsort((roster["order"].to_numpy()[rows], rank))
     rows = rows[order]
-    df = ranks.take(order).reset_index(drop=True)
-    at = df.columns.get_loc("staff_id") + 1
-    df.insert(at, "employee_no", roster["employee_no"].array.take(rows))
-    df.insert(at + 1, "name", roster["name"].array.take(rows))
-    if before is None:
-        df["before_rank"] = df["rank"]
-    df["points"] = df["points_c"].astype("float64") / 100
-    return df
+    points_c = ranks["points_c"].to_numpy()[order]
+    return pd.DataFrame({  # built once from arrays: each pandas insert/select costs ~0.1 ms
+        "rank": rank[order],
+        "before_rank": (ranks["before_rank"].to_numpy() if before is not None else rank)[order],
+        "staff_id": ranks["staff_id"].to_numpy()[order],
+        "employee_no": roster["employee_no"].array.take(rows), "name": roster["name"].array.take(rows),
+        "team_id": ranks["team_id"].to_numpy()[order], "points_c": points_c, "points": points_c / 100})
 
 
 def standings(session: Session, contest_id: int, start: date, end: date) -> pd.DataFrame:

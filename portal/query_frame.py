@@ -10,7 +10,7 @@ from sqlmodel import Session
 FRAME_CHUNK = 100_000
 
 
-def _column(values: tuple, interned: dict) -> np.ndarray:
+def _column(values: list, interned: dict) -> np.ndarray:
     """One column of a fetched chunk: int64 when it holds only ints, float64 (NaN for NULL)
     for ints with NULLs, otherwise objects with equal values shared (a national ledger repeats
     a few hundred dates millions of times)."""
@@ -58,8 +58,10 @@ def frame(session: Session, stmt, columns: list[str], *, params: dict | None = N
     parts: list[list[np.ndarray]] = [[] for _ in columns]
     interned: dict = {}
     for chunk in chunks:
-        for i, values in enumerate(zip(*chunk, strict=True)):
-            parts[i].append(_column(values, interned))
+        # Column by column, not zip(*chunk): zip makes an iterator per row, and 40,000 fresh
+        # objects set off the cyclic garbage collector over the whole heap (national board 1.6x).
+        for i in range(len(columns)):
+            parts[i].append(_column([row[i] for row in chunk], interned))
     result.close()
     if not parts[0]:
         return pd.DataFrame(columns=columns)
