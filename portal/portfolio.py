@@ -43,22 +43,21 @@ def portfolio(session: Session, *, actor: Actor, on: date | None = None) -> pd.D
     ids = [p.id for p in pilots]
     money = budget.totals(session, pilots)
     sop = completion(session, actor=actor, pilot_ids=ids, on=on).set_index("pilot_id")
+    sop_rate, sop_overdue = sop["completion_rate"].to_dict(), sop["overdue"].to_dict()  # .loc per pilot: 0.3 s
     missing = metrics.missing_reports(session, actor=actor, pilot_ids=ids, on=on)["pilot_id"].value_counts()
     stages = maturity.current_stages(session, list({p.branch_id for p in pilots}))
     blockers = _latest_blockers(session, ids)
-    progress_of = kpis.progress_many(session, [p for p in pilots if p.phase != Phase.planning], on)
+    lights = kpis.summary_lights(session, [p for p in pilots if p.phase != Phase.planning], on)
     out = []
     for pilot, branch in rows:
-        progress = progress_of.get(pilot.id, pd.DataFrame())
         out.append({
             "pilot_id": pilot.id, "pilot": pilot.name, "branch": branch.name, "branch_id": branch.id,
             "region": branch.region, "is_county": branch.is_county, "phase": pilot.phase,
             "stage": stages.get(branch.id), "day": pilot_day(pilot.start_date, pilot.end_date, on),
             "days": (pilot.end_date - pilot.start_date).days + 1,
-            "kpi": kpis.summary_light(progress) if not progress.empty else "grey",
+            "kpi": lights.get(pilot.id, "grey"),
             "budget_used_pct": money[pilot.id].used_pct,
-            "sop_completion": float(sop.loc[pilot.id, "completion_rate"]) if pilot.id in sop.index else 0.0,
-            "overdue": int(sop.loc[pilot.id, "overdue"]) if pilot.id in sop.index else 0,
+            "sop_completion": float(sop_rate.get(pilot.id, 0.0)), "overdue": int(sop_overdue.get(pilot.id, 0)),
             "missing_reports": int(missing.get(pilot.id, 0)), "latest_blocker": blockers.get(pilot.id, ""),
         })
     return pd.DataFrame(out, columns=COLUMNS)

@@ -129,7 +129,7 @@ def waves(session: Session, *, actor: Actor) -> pd.DataFrame:
         col(Pilot.id).in_([w.source_pilot_id for w in waves_] or [-1]))).all()}
     everyone = list({p.id: p for p in [*sources.values(), *(m for ms in members.values() for m in ms)]}.values())
     money = budget.totals(session, everyone)
-    progress = kpis.progress_many(session, everyone, on)
+    lights = kpis.summary_lights(session, everyone, on)
     rows = []
     for wave in waves_:
         source = sources[wave.source_pilot_id]
@@ -137,7 +137,7 @@ def waves(session: Session, *, actor: Actor) -> pd.DataFrame:
             rows.append({"wave": wave.name, "role": "source" if pilot.id == source.id else "wave",
                          "pilot_id": pilot.id, "pilot": pilot.name, "phase": pilot.phase,
                          "day": pilot_day(pilot.start_date, pilot.end_date, on),
-                         "kpi": kpis.summary_light(progress[pilot.id]),
+                         "kpi": lights[pilot.id],
                          "budget_used_pct": money[pilot.id].used_pct})
     return pd.DataFrame(rows, columns=["wave", "role", "pilot_id", "pilot", "phase", "day", "kpi",
                                        "budget_used_pct"])

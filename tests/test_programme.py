@@ -242,3 +242,17 @@ def test_capability_self_assessment(engine, world):
     with pytest.raises(PermissionDenied):
         db.run(capability.record, engine=engine, actor=world["lead_b"], branch_id=world["ids"]["subs"][0],
                scores=dict.fromkeys(codes, 3))
+
+
+def test_summary_lights_are_each_pilots_worst_light(demo_db):
+    """The portfolio and scale-out pages read only the light: summary_lights must give what
+    summary_light gives on each pilot's own progress table, on a day mid-pilot and at its end."""
+    from portal import kpis
+
+    with Session(db.get_engine()) as s:
+        everyone = list(s.exec(select(Pilot)).all())
+        for on in (clock.today(), clock.today() - timedelta(days=10)):
+            lights = kpis.summary_lights(s, everyone, on)
+            tables = kpis.progress_many(s, everyone, on)
+            assert lights == {p.id: kpis.summary_light(tables[p.id]) for p in everyone}
+            assert {"red", "amber", "green"} & set(lights.values()), "the demo has measured pilots"
