@@ -65,16 +65,21 @@ for n, g in enumerate(groups.itertuples()):
     badge = web.t("sop.group.overdue", n=g.overdue) if g.overdue else ""
     grid[n % 3].progress(g.rate, text=f"{group_head(g)} · {g.done}/{g.total - g.skipped} {badge}")
 
+def group_table(group_key: str) -> None:
+    rows = items[items["group_key"] == group_key][COLUMNS]
+    rows = rows.assign(status=rows["status"].map(lambda s: web.t(f"sop.status.{s}")),
+                       owner_role=rows["owner_role"].map(lambda r: web.t(f"role.{r}")),
+                       overdue=rows["overdue"].map(lambda o: "⚠️" if o else ""))
+    st.dataframe(rows, hide_index=True, width="stretch",
+                 column_config={c: web.t(f"sop.col.{c}") for c in COLUMNS}
+                 | {"done_at": st.column_config.DatetimeColumn(web.t("sop.col.done_at"), format="MM-DD HH:mm")})
+
+
 for g in groups.itertuples():
     badge = web.t("sop.group.overdue", n=g.overdue) if g.overdue else ""
-    with st.expander(f"{group_head(g)} · {g.done}/{g.total - g.skipped} {badge}", expanded=bool(g.overdue)):
-        rows = items[items["group_key"] == g.group_key][COLUMNS]
-        rows = rows.assign(status=rows["status"].map(lambda s: web.t(f"sop.status.{s}")),
-                           owner_role=rows["owner_role"].map(lambda r: web.t(f"role.{r}")),
-                           overdue=rows["overdue"].map(lambda o: "⚠️" if o else ""))
-        st.dataframe(rows, hide_index=True, width="stretch",
-                     column_config={c: web.t(f"sop.col.{c}") for c in COLUMNS}
-                     | {"done_at": st.column_config.DatetimeColumn(web.t("sop.col.done_at"), format="MM-DD HH:mm")})
+    web.lazy_expander(f"{group_head(g)} · {g.done}/{g.total - g.skipped} {badge}",
+                      lambda key=g.group_key: group_table(key), key=f"cl_group_{pilot_id}_{g.group_key}",
+                      expanded=bool(g.overdue))
 
 # ---- work on one item
 actable = items[items["can_act"]].sort_values(["overdue", "due_date"], ascending=[False, True], kind="stable")
@@ -99,15 +104,13 @@ if item["status"] == "done":
     st.caption(web.t("sop.act.done_by", name=web.plain(item["done_by"]), at=f"{item['done_at']:%Y-%m-%d %H:%M}"))
 
 status, key, moves = item["status"], f"{item_id}_{item['version']}", item["moves"]
-tab_names = [web.t(f"sop.move.{m}") for m in moves] + ([web.t("sop.act.edit")] if data["can_edit"] else [])
-tabs = st.tabs(tab_names) if tab_names else []
-for tab, move in zip(tabs, moves, strict=False):
-    with tab, st.form(f"move_{move}_{key}"):
+def move_form(move: str) -> None:
+    with st.form(f"move_{move}_{key}"):
         note = link = reason = ""
         if move == "done":
-            note = st.text_area(web.t("sop.evidence.note"), value=item["evidence_note"], max_chars=2000, key=f"sop_note_{key}",
-                                help=web.t("sop.evidence.required" if item["evidence_required"]
-                                           else "sop.evidence.note_help"))
+            note = st.text_area(web.t("sop.evidence.note"), value=item["evidence_note"], max_chars=2000,
+                                key=f"sop_note_{key}", help=web.t("sop.evidence.required" if item["evidence_required"]
+                                                                  else "sop.evidence.note_help"))
             link = st.text_input(web.t("sop.evidence.link"), value=item["evidence_link"], max_chars=500,
                                  key=f"sop_link_{key}", help=web.t("sop.evidence.link_help"))
         if move in sop.NEEDS_REASON:
@@ -120,22 +123,29 @@ for tab, move in zip(tabs, moves, strict=False):
                 saved(web.save(sop_items.set_status, success=web.t("sop.msg.saved"), item_id=item_id,
                                status=move, reason=reason, evidence_note=note, evidence_link=link))
 
+
+def edit_form() -> None:
+    if status in ("done", "skipped"):
+        st.caption(web.t("sop.act.closed"))
+        return
+    people = web.load(sop_views.assignee_options, pilot_id=pilot_id)
+    options, nobody = [None, *people], web.t("sop.act.nobody")
+    current = None if pd.isna(item["assignee_user_id"]) else int(item["assignee_user_id"])
+    with st.form(f"edit_{key}"):
+        due = st.date_input(web.t("sop.col.due_date"), value=item["due_date"], key=f"sop_edit_due_{key}")
+        who = st.selectbox(web.t("sop.col.assignee"), options,
+                           index=options.index(current) if current in options else 0,
+                           format_func=lambda u: people.get(u, nobody), key=f"sop_edit_who_{key}")
+        if st.form_submit_button(web.t("common.save"), type="primary", key=f"sop_edit_submit_{key}"):
+            saved(web.save(sop_items.update_item, success=web.t("sop.msg.saved"), item_id=item_id,
+                           due_date=due, assignee_user_id=who, version=int(item["version"])))
+
+
+actions = {web.t(f"sop.move.{m}"): (lambda m=m: move_form(m)) for m in moves}
 if data["can_edit"]:
-    with tabs[-1]:
-        if status in ("done", "skipped"):
-            st.caption(web.t("sop.act.closed"))
-        else:
-            people = web.load(sop_views.assignee_options, pilot_id=pilot_id)
-            options, nobody = [None, *people], web.t("sop.act.nobody")
-            current = None if pd.isna(item["assignee_user_id"]) else int(item["assignee_user_id"])
-            with st.form(f"edit_{key}"):
-                due = st.date_input(web.t("sop.col.due_date"), value=item["due_date"], key=f"sop_edit_due_{key}")
-                who = st.selectbox(web.t("sop.col.assignee"), options,
-                                   index=options.index(current) if current in options else 0,
-                                   format_func=lambda u: people.get(u, nobody), key=f"sop_edit_who_{key}")
-                if st.form_submit_button(web.t("common.save"), type="primary", key=f"sop_edit_submit_{key}"):
-                    saved(web.save(sop_items.update_item, success=web.t("sop.msg.saved"), item_id=item_id,
-                                   due_date=due, assignee_user_id=who, version=int(item["version"])))
+    actions[web.t("sop.act.edit")] = edit_form
+if actions:
+    web.tab_bodies(f"cl_act_{key}", actions)
 
 if data["can_edit"]:
     names = web.load(sop_views.step_names)

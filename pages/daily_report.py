@@ -11,14 +11,19 @@ if flash:
     getattr(st, flash[0])(flash[1])
 
 missing = web.load(metrics.missing_reports)
-with st.expander(web.t("reports.missing") + (f" · {len(missing)}" if len(missing) else ""),
-                 icon=":material/notification_important:"):
+
+
+def missing_table() -> None:
     if missing.empty:
         st.caption(web.t("reports.missing_none"))
     else:
         st.caption(web.t("reports.missing_count", count=len(missing)))
         st.dataframe(missing.drop(columns=["pilot_id"]), hide_index=True, width="stretch",
                      column_config={c: web.t(f"reports.col.{c}") for c in ("pilot", "branch", "report_date")})
+
+
+web.lazy_expander(web.t("reports.missing") + (f" · {len(missing)}" if len(missing) else ""), missing_table,
+                  key="rp_missing", icon=":material/notification_important:")
 
 choices = web.load(pilots.pilot_choices)
 if not choices:
@@ -95,12 +100,11 @@ table = pd.DataFrame({
     "today": [live["totals"].get(k, live["rates"].get(k)) for k in keys],
     "yesterday": [orient["yesterday"].get(k) for k in keys],
 })
-with st.expander(web.t("reports.live"), expanded=False, icon=":material/functions:"):
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "metric": web.t("reports.col_metric"),
-        "today": st.column_config.NumberColumn(web.t("reports.col_today"), format="localized"),
-        "yesterday": st.column_config.NumberColumn(web.t("reports.col_yesterday", date=orient["date"].isoformat()),
-                                                   format="localized")})
+web.lazy_expander(web.t("reports.live"), lambda: st.dataframe(table, hide_index=True, width="stretch", column_config={
+    "metric": web.t("reports.col_metric"),
+    "today": st.column_config.NumberColumn(web.t("reports.col_today"), format="localized"),
+    "yesterday": st.column_config.NumberColumn(web.t("reports.col_yesterday", date=orient["date"].isoformat()),
+                                               format="localized")}), key="rp_live", icon=":material/functions:")
 if live["problems"]:
     st.warning(web.t("reports.live_problems"))
     st.dataframe(pd.DataFrame(live["problems"]), hide_index=True, width="stretch",
@@ -139,47 +143,57 @@ else:
         st.plotly_chart(web.figure(report_charts.trend_figure, shown), width="stretch")
 
 # ---------------------------------------------------------------- blockers → Q&A
+
+
+def blocker_to_qa() -> None:
+    st.caption(web.t("reports.qa_help"))
+    if not rep["texts"]["blockers"]:
+        st.caption(web.t("reports.qa_no_blocker"))
+    else:
+        st.text(rep["texts"]["blockers"])
+        category = st.selectbox(web.t("reports.qa_category"), qa.CATEGORIES, format_func=web.fmt("qa.cat"),
+                                key=f"qa_cat_{suffix}")
+        if st.button(web.t("reports.qa_button"), key=f"qa_{suffix}"):
+            web.save(reports.blocker_draft, pilot_id=pilot_id, report_date=day, category=category,
+                     success=web.t("reports.qa_created"))
+
+
 if writer:
-    with st.expander(web.t("reports.qa_title"), icon=":material/quiz:"):
-        st.caption(web.t("reports.qa_help"))
-        if not rep["texts"]["blockers"]:
-            st.caption(web.t("reports.qa_no_blocker"))
-        else:
-            st.text(rep["texts"]["blockers"])
-            category = st.selectbox(web.t("reports.qa_category"), qa.CATEGORIES, format_func=web.fmt("qa.cat"),
-                                    key=f"qa_cat_{suffix}")
-            if st.button(web.t("reports.qa_button"), key=f"qa_{suffix}"):
-                web.save(reports.blocker_draft, pilot_id=pilot_id, report_date=day, category=category,
-                         success=web.t("reports.qa_created"))
+    web.lazy_expander(web.t("reports.qa_title"), blocker_to_qa, key="rp_qa", icon=":material/quiz:")
 
 # ---------------------------------------------------------------- Excel round-trip
+
+
+def excel_round_trip() -> None:
+    first, last, start = rep["template_range"]
+    picked = st.date_input(web.t("reports.excel_range"), value=(first, last), min_value=start, max_value=last,
+                           key=f"xr_{pilot_id}")
+    if isinstance(picked, tuple) and len(picked) == 2:
+        st.download_button(
+            web.t("reports.download"), icon=":material/download:", on_click="ignore", key=f"dl_{pilot_id}",
+            data=report_import.template_download(actor, pilot_id=pilot_id, start=picked[0], end=picked[1]),
+            file_name=f"daily_report_{pilot_id}_{picked[0]:%Y%m%d}_{picked[1]:%Y%m%d}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    if writer:
+        upload = st.file_uploader(web.t("reports.upload"), type=["xlsx"], key=f"up_{pilot_id}")
+        if upload is not None:
+            data = upload.getvalue()
+            preview = web.save(report_import.import_reports, pilot_id=pilot_id, data=data,
+                               filename=upload.name, dry_run=True)
+            if preview and len(preview["errors"]):
+                st.error(web.t("reports.preview_errors", count=len(preview["errors"])))
+                st.dataframe(preview["errors"], hide_index=True, width="stretch",
+                             column_config={c: web.t(f"reports.col.{c}") for c in ("sheet", "row", "message")})
+            elif preview:
+                st.success(web.t("reports.preview_ok", rows=preview["rows"], dates=len(preview["dates"])))
+                if st.button(web.t("reports.import_button"), type="primary", key=f"imp_{pilot_id}"):
+                    done = web.save(report_import.import_reports, pilot_id=pilot_id, data=data,
+                                    filename=upload.name)
+                    if done and done["committed"]:
+                        st.session_state["rp_flash"] = ("success", web.t(
+                            "reports.imported", dates=len(done["dates"]), changed=done["changed"]))
+                        st.rerun()
+
+
 if rep["template_range"]:
-    with st.expander(web.t("reports.excel"), icon=":material/table_view:"):
-        first, last, start = rep["template_range"]
-        picked = st.date_input(web.t("reports.excel_range"), value=(first, last), min_value=start, max_value=last,
-                               key=f"xr_{pilot_id}")
-        if isinstance(picked, tuple) and len(picked) == 2:
-            st.download_button(
-                web.t("reports.download"), icon=":material/download:", on_click="ignore", key=f"dl_{pilot_id}",
-                data=report_import.template_download(actor, pilot_id=pilot_id, start=picked[0], end=picked[1]),
-                file_name=f"daily_report_{pilot_id}_{picked[0]:%Y%m%d}_{picked[1]:%Y%m%d}.xlsx",
-                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        if writer:
-            upload = st.file_uploader(web.t("reports.upload"), type=["xlsx"], key=f"up_{pilot_id}")
-            if upload is not None:
-                data = upload.getvalue()
-                preview = web.save(report_import.import_reports, pilot_id=pilot_id, data=data,
-                                   filename=upload.name, dry_run=True)
-                if preview and len(preview["errors"]):
-                    st.error(web.t("reports.preview_errors", count=len(preview["errors"])))
-                    st.dataframe(preview["errors"], hide_index=True, width="stretch",
-                                 column_config={c: web.t(f"reports.col.{c}") for c in ("sheet", "row", "message")})
-                elif preview:
-                    st.success(web.t("reports.preview_ok", rows=preview["rows"], dates=len(preview["dates"])))
-                    if st.button(web.t("reports.import_button"), type="primary", key=f"imp_{pilot_id}"):
-                        done = web.save(report_import.import_reports, pilot_id=pilot_id, data=data,
-                                        filename=upload.name)
-                        if done and done["committed"]:
-                            st.session_state["rp_flash"] = ("success", web.t(
-                                "reports.imported", dates=len(done["dates"]), changed=done["changed"]))
-                            st.rerun()
+    web.lazy_expander(web.t("reports.excel"), excel_round_trip, key="rp_excel", icon=":material/table_view:")

@@ -49,9 +49,8 @@ m4.metric(web.t("programme.col.budget_used_pct"), f"{money['used_pct']:.0f}%")
 m5.metric(web.t("programme.col.sop_completion"), f"{checklist['overall']['rate']:.0%}")
 weekly_ui.download_control(actor, pilot_ids=[pilot_id], key="weekly_pilot")
 
-tabs = st.tabs([web.t(f"programme.tab.{k}") for k in
-                ("targets", "stage", "checklist", "budget", "contest", "notes", "decisions")])
-with tabs[0]:
+
+def tab_targets() -> None:
     shown = progress.assign(light=progress["light"].map(programme_charts.LIGHTS),
                             name=[web.label(zh, en) for zh, en in zip(progress["name_zh"], progress["name_en"],
                                                                       strict=True)])
@@ -81,7 +80,8 @@ with tabs[0]:
                             success=web.t("programme.saved")):
                     st.rerun()
 
-with tabs[1]:
+
+def tab_stage() -> None:
     result = web.load(maturity.assess, branch_id=info["branch_id"])
     stage_names = {s["order"]: web.label(s["name_zh"], s["name_en"]) for s in result["stages"]}
     st.write(web.t("programme.suggested", stage=stage_names[result["suggested"]],
@@ -107,20 +107,23 @@ with tabs[1]:
                             success=web.t("programme.saved")):
                     st.rerun()
 
-with tabs[2]:
+
+def tab_checklist() -> None:
     overall = checklist["overall"]
     st.progress(min(1.0, overall["rate"]), text=web.t("programme.checklist_line", done=overall["done"],
                                                       total=overall["total"], overdue=overall["overdue"]))
     for g in checklist["groups"].itertuples():
         st.progress(min(1.0, g.rate), text=f"{g.group_name} · {g.done}/{g.total}")
 
-with tabs[3]:
+
+def tab_budget() -> None:
     st.write(web.t("programme.budget_line", used=money["used_text"], limit=money["limit_text"],
                    remaining=money["remaining_text"]))
     st.plotly_chart(web.figure(budget_charts.burn_figure, web.load(budget_views.burn, pilot_id=pilot_id), web.t),
                     width="stretch")
 
-with tabs[4]:
+
+def tab_contest() -> None:
     contest_ids = [cid for cid, _ in web.load(contests.contest_choices).items()
                    if web.load(contests.contest_info, contest_id=cid)["pilot_id"] == pilot_id]
     if not contest_ids:
@@ -130,7 +133,8 @@ with tabs[4]:
         st.dataframe(top[["rank", "name", "points"]], hide_index=True, width="stretch",
                      column_config={c: web.t(f"contests.col.{c}") for c in ("rank", "name", "points")})
 
-with tabs[5]:
+
+def tab_notes() -> None:
     notes = web.load(portfolio.pilot_notes, pilot_id=pilot_id)
     st.subheader(web.t("programme.blockers"))
     for b in notes["blockers"] or [{"date": "", "text": web.t("programme.none")}]:
@@ -140,7 +144,8 @@ with tabs[5]:
                               "status": ""}]:
         st.text(f"{web.label(q['question_zh'], q['question_en'])}  {q['status'] and web.t('qa.st.' + q['status'])}")
 
-with tabs[6]:
+
+def tab_decisions() -> None:
     history = web.load(lifecycle.decisions, pilot_id=pilot_id)
     if info["phase"] in ("validating", "scaling", "closed") or actor.is_hq:
         card = web.load(lifecycle.scorecard, pilot_id=pilot_id)
@@ -177,3 +182,8 @@ with tabs[6]:
                     elif web.save(lifecycle.transition, pilot_id=pilot_id, to_phase=target, rationale=why,
                                   success=web.t("programme.moved")):
                         st.rerun()
+
+
+TABS = {"targets": tab_targets, "stage": tab_stage, "checklist": tab_checklist, "budget": tab_budget,
+        "contest": tab_contest, "notes": tab_notes, "decisions": tab_decisions}
+web.tab_bodies("po_tab", {web.t(f"programme.tab.{k}"): body for k, body in TABS.items()})

@@ -120,11 +120,7 @@ def adopt_control(package_code: str) -> None:
             downloads(f"pilot{pid}", pilot_id=int(pid))
 
 
-tab_match, tab_browse, tab_scen, tab_chan, tab_search = st.tabs([
-    web.t("playbook.tab.match"), web.t("playbook.tab.browse"), web.t("playbook.tab.scenarios"),
-    web.t("playbook.tab.channels"), web.t("playbook.tab.search")])
-
-with tab_match:
+def tab_match() -> None:
     st.caption(web.t("playbook.match_help"))
     c1, c2, c3, c4 = st.columns(4)
     status = c1.selectbox(web.t("playbook.step1"), list(opts["wecom_status"]), format_func=opts["wecom_status"].get,
@@ -143,7 +139,8 @@ with tab_match:
     if actor.role in ADOPTERS:
         adopt_control(result["package"]["code"])
 
-with tab_browse:
+
+def tab_browse() -> None:
     packages = web.load(playbook.list_packages)
     names = dict(zip(packages["code"], packages["name"], strict=True))
     overview = packages.assign(goal=packages["goal"].map(opts["goal"].get),
@@ -157,7 +154,8 @@ with tab_browse:
     st.subheader(web.t("playbook.sop"))
     sop_table(detail["sop"])
 
-with tab_scen:
+
+def tab_scen() -> None:
     scenarios = web.load(playbook.list_scenarios)
     labels = {s["code"]: s["name"] for s in scenarios}
     pick = st.selectbox(web.t("playbook.pick_scenario"), list(labels), format_func=labels.get, key="scen_pick")
@@ -172,7 +170,8 @@ with tab_scen:
             st.text(scene["description"])
     sop_table(scen["sop"])
 
-with tab_chan:
+
+def tab_chan() -> None:
     data = web.load(playbook.list_channels)
     bench = data["pass_rate"]
     if bench:
@@ -188,7 +187,8 @@ with tab_chan:
             text_block("playbook.tips", ch["tips"])
             text_block("playbook.benchmark", ch.get("benchmark_text", ""))
 
-with tab_search:
+
+def tab_search() -> None:
     query = st.text_input(web.t("playbook.search"), max_chars=100, key="pb_query",
                           placeholder=web.t("playbook.search_placeholder"))
     if query.strip():
@@ -202,3 +202,8 @@ with tab_search:
                     st.code(hit["text"], language=None, wrap_lines=True)
                 else:
                     st.text(hit["text"])
+
+
+web.tab_bodies("pb_tab", {web.t("playbook.tab.match"): tab_match, web.t("playbook.tab.browse"): tab_browse,
+                          web.t("playbook.tab.scenarios"): tab_scen, web.t("playbook.tab.channels"): tab_chan,
+                          web.t("playbook.tab.search"): tab_search})

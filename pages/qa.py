@@ -5,7 +5,7 @@ from portal import db, pilots, qa, web
 
 actor = web.page("qa")
 editor = actor.role in qa.EDITORS
-SHOWN = 50
+PAGE_SIZE = 15  # entries per page: a phone screen's worth, and a quick rerun
 lang = web.lang()
 # Labels fixed now: Streamlit may call format functions outside the script run.
 ALL = web.t("qa.all")
@@ -37,9 +37,13 @@ scenario = f3.selectbox(web.t("qa.scenario"), ["", *scenarios], key="qa_scen",
 status = f4[0].selectbox(web.t("qa.status"), ["", *STATUS], key="qa_status",
                          format_func={"": ALL, **STATUS}.get) if editor else None
 df = web.load(qa.search, text=query, category=category or None, scenario=scenario or None, status=status or None)
-st.caption(web.t("qa.count", n=len(df), shown=min(len(df), SHOWN)))
+pages = max(1, -(-len(df) // PAGE_SIZE))
+page_key = f"qa_page_{query}|{category}|{scenario}|{status}"  # other filters: back to page 1
+page_no = min(st.session_state.get(page_key, 1), pages)
+first = (page_no - 1) * PAGE_SIZE
+st.caption(web.t("qa.count", n=len(df), shown=f"{first + 1}–{min(len(df), first + PAGE_SIZE)}" if len(df) else 0))
 
-for row in df.head(SHOWN).to_dict("records"):
+for row in df.iloc[first:first + PAGE_SIZE].to_dict("records"):
     with st.container(border=True):
         meta = CATEGORY.get(row["category"], "")
         if editor:
@@ -53,6 +57,8 @@ for row in df.head(SHOWN).to_dict("records"):
         if any(extra):
             st.text(" · ".join(e for e in extra if e))
 
+if pages > 1:
+    st.pagination(pages, default=page_no, key=page_key)
 
 def entry_form(key: str, current: dict | None) -> dict | None:
     cur = current or {}

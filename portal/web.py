@@ -163,3 +163,23 @@ def save(fn: Callable[..., T], *, success: str | None = None, **kwargs: Any) -> 
     if success:
         st.toast(success, icon="✅")
     return True if result is None else result
+
+
+def tab_bodies(key: str, bodies: dict[str, Callable[[], None]]) -> None:
+    """Tabs that draw only the open one. st.tabs draws every tab's content on every rerun (each
+    widget click); tracked tabs rerun the page when another tab is picked, so one tab's
+    elements are built per rerun. `bodies`: tab label → function drawing that tab."""
+    tabs = st.tabs(list(bodies), key=key, on_change="rerun")
+    for tab, body in zip(tabs, bodies.values(), strict=True):
+        if tab.open:
+            with tab:
+                body()
+
+
+def lazy_expander(label: str, body: Callable[[], None], *, key: str, expanded: bool = False,
+                  icon: str | None = None) -> None:
+    """An expander whose content is drawn only while it is open (opening it reruns the page)."""
+    box = st.expander(label, expanded=expanded, key=key, icon=icon, on_change="rerun")
+    if box.open:
+        with box:
+            body()

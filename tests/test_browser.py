@@ -4,6 +4,7 @@ see the coach home, refresh and stay signed in (HttpOnly cookie), sign out."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -92,6 +93,13 @@ def test_coach_signs_in_sees_home_refreshes_and_signs_out(server, tmp_path):
         assert "pp_session" not in page.evaluate("document.cookie")
         page.reload()
         expect(page.get_by_role("heading", name="今日待办")).to_be_visible(timeout=30_000)
+        # Pilot pages draw only the open tab: picking another one reruns and draws it.
+        page.get_by_role("link", name="试点详情").click()
+        expect(page.get_by_role("tab", name="目标与实际")).to_be_visible(timeout=30_000)
+        budget_line = page.get_by_text(re.compile(r"^已用 .+ / 额度 "))
+        expect(budget_line).to_have_count(0)
+        page.get_by_role("tab", name="预算").click()
+        expect(budget_line.first).to_be_visible(timeout=30_000)
         page.get_by_role("button", name="退出登录").click()
         expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=30_000)
         page.wait_for_timeout(1000)

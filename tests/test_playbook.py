@@ -16,7 +16,7 @@ from portal import db, playbook, targets
 from portal.access import CLI_ACTOR
 from portal.errors import NotFound, PermissionDenied, ValidationFailed
 from tests import factories
-from tests.apptest import goto, open_as, raw_keys
+from tests.apptest import goto, open_as, open_tab, raw_keys
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 STATUSES = {"none": ("add", "scenario_add"), "has_customers": ("reactivate", "scenario_reactivate")}
@@ -226,5 +226,5 @@ def test_staff_page_has_no_adopt_control(demo_db):
     at = goto(open_as("staff_demo"), "playbook")
     assert not at.exception and not raw_keys(at)
     assert not [b for b in at.button if b.key == "adopt_go"]
-    at.text_input(key="pb_query").input("开户").run()
+    open_tab(at, "pb_tab", "playbook.tab.search").text_input(key="pb_query").input("开户").run()
     assert not at.exception and at.code

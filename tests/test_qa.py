@@ -142,7 +142,14 @@ def test_staff_view_has_no_edit_form_and_no_drafts(demo_db):
     at = goto(open_as("staff_demo"), "qa")
     assert not at.exception and not raw_keys(at)
     assert not at.text_area and not at.radio, "staff get no create/edit form"
-    shown = " ".join(t.value for t in at.text)
+    first_page = [t.value for t in at.text]
+    shown = " ".join(first_page)
+    pager = at.get("pagination")[0]
+    assert pager.num_pages > 1 and len([t for t in first_page if t.startswith("问：")]) == 15
+    for page_no in range(2, pager.num_pages + 1):  # every page, by the page buttons
+        at.get("pagination")[0].set_value(page_no).run()
+        assert not at.exception
+        shown += " ".join(t.value for t in at.text)
     assert "训练营第二天打卡" in shown  # a published entry from the demo pilot
     assert "是否保本" not in shown and "能不能保本" not in shown  # the demo draft stays hidden
     at.text_input(key="qa_query").input("企业专属群").run()

@@ -14,7 +14,7 @@ from models.sop import ChecklistItem
 from portal import access, clock, db, pilots, sop_views
 from portal.access import CLI_ACTOR
 from portal.i18n import translate
-from tests.apptest import goto, open_as, raw_keys
+from tests.apptest import goto, open_as, open_tab, raw_keys
 
 
 def actor(username: str):
@@ -92,6 +92,7 @@ def test_checklist_page_progress_moves_when_an_item_is_marked_done(demo_db):
     target = items[items["moves"].map(lambda m: "done" in m) & ~items["evidence_required"]].iloc[0]
     overall = at.progress[0].value
     at.selectbox(key=f"cl_item_{pilot_id}").set_value(int(target["id"])).run()
+    open_tab(at, f"cl_act_{target['id']}_{target['version']}", "sop.move.done")  # only the open tab is drawn
     at.button(key=f"sop_move_done_{target['id']}_{target['version']}").click().run()
     ok(at)
     assert item(int(target["id"])).status == "done"
