@@ -8,6 +8,8 @@ Two floors: `bare` — a script with nothing in it, run by AppTest; `shell` — 
 inside the portal for the same user (sign-in check against the database, sidebar, role
 navigation), i.e. what every portal page costs before it does anything. Ratios are given
 against both; the shell floor is the fair one for a page's own cost.
+Page scripts are compiled once, as by `streamlit run` (see compiled_once): AppTest alone
+recompiles them on every run.
 
     python -m bench.pages --scale province                 # SQLite
     python -m bench.pages --scale national --backend postgres
@@ -139,11 +141,29 @@ def page_case(role: str, username: str, key: str, repeat: int) -> dict:
             "errors": errors[:3]}
 
 
+@contextmanager
+def compiled_once() -> Iterator[None]:
+    """Page scripts compiled once per process, as `streamlit run` does (one ScriptCache per
+    server). AppTest makes a new ScriptCache for every run, so each rerun would also pay
+    parsing and compiling the page's source — a cost of the test harness that grows with the
+    length of the script and that no user ever waits for. Floors and pages alike run with it."""
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import app_test, local_script_runner
+
+    shared = ScriptCache()
+    saved = app_test.ScriptCache, local_script_runner.ScriptCache
+    app_test.ScriptCache = local_script_runner.ScriptCache = lambda: shared
+    try:
+        yield
+    finally:
+        app_test.ScriptCache, local_script_runner.ScriptCache = saved
+
+
 def run(scale: str, backend: str, repeat: int, only: list[str] | None = None) -> dict:
     from portal import navigation
 
     logging.getLogger("streamlit").setLevel(logging.ERROR)
-    with datasets.database(scale, backend) as url, datasets.configured(url):
+    with datasets.database(scale, backend) as url, datasets.configured(url), compiled_once():
         people = users_for(scale)
         floor = summary(floor_seconds(repeat))
         shell = {role: summary(shell_floor_seconds(user, repeat)) for role, user in people.items()}

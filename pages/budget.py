@@ -45,11 +45,8 @@ else:
 if ov["plan_over_limit"]:
     st.info(web.t("budget.plan_over", planned=ov["planned_text"], outlook=ov["outlook_text"]))
 
-tab_view, tab_lines, tab_record, tab_override = st.tabs(
-    [web.t("budget.tab.overview"), web.t("budget.tab.lines"), web.t("budget.tab.record"),
-     web.t("budget.tab.overrides")])
 
-with tab_view:
+def tab_view() -> None:
     st.plotly_chart(web.figure(budget_charts.envelope_figure, ov, web.t), key="envelope_chart")
     st.subheader(web.t("budget.burn"))
     st.plotly_chart(web.figure(budget_charts.burn_figure, web.load(budget_views.burn, pilot_id=pid), web.t),
@@ -66,7 +63,8 @@ with tab_view:
     st.dataframe(stats, hide_index=True, width="stretch",
                  column_config=columns(stats))
 
-with tab_lines:
+
+def tab_lines() -> None:
     f1, f2 = st.columns(2)
     cat_filter = f1.multiselect(web.t("budget.col.category"), CATEGORIES, format_func=web.fmt("budget.cat"),
                                 key="filter_cat", placeholder=web.t("budget.all"))
@@ -81,7 +79,8 @@ with tab_lines:
         st.dataframe(show, hide_index=True, width="stretch",
                      column_config=columns(show))
 
-with tab_record:
+
+def tab_record() -> None:
     st.subheader(web.t("budget.add"))
     with st.form("budget_add", clear_on_submit=False):
         a1, a2 = st.columns(2)
@@ -152,7 +151,8 @@ with tab_record:
                     st.toast(web.t("budget.template_done", n=added), icon="✅")
                     st.rerun()
 
-with tab_override:
+
+def tab_override() -> None:
     overrides = web.load(budget_views.overrides, pilot_id=pid).drop(columns=["id", "amount_fen"])
     if overrides.empty:
         st.caption(web.t("budget.no_overrides"))
@@ -168,3 +168,7 @@ with tab_override:
                     approve_override, success=web.t("budget.override_done"), pilot_id=pid, amount=o_amount,
                     reason=reason):
                 st.rerun()
+
+
+web.tab_bodies("bg_tab", {web.t("budget.tab.overview"): tab_view, web.t("budget.tab.lines"): tab_lines,
+                          web.t("budget.tab.record"): tab_record, web.t("budget.tab.overrides"): tab_override})

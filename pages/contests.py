@@ -42,10 +42,9 @@ if not choices:
 contest_id = st.selectbox(web.t("contests.contest"), list(choices), format_func=choices.get)
 info = web.load(contests.contest_info, contest_id=contest_id)
 st.caption(web.plain(info["description"]))
-tab_board, tab_rules, tab_manage = st.tabs([web.t("contests.tab_board"), web.t("contests.tab_rules"),
-                                            web.t("contests.tab_manage")])
 
-with tab_board:
+
+def tab_board() -> None:
     c1, c2, c3 = st.columns(3)
     view = c1.radio(web.t("contests.view"), ["individual", "team", "head_to_head"], horizontal=True,
                     format_func=web.fmt("contests.kinds"))
@@ -90,14 +89,16 @@ with tab_board:
             else:
                 st.caption(web.t("contests.click_for_breakdown"))
 
-with tab_rules:
+
+def tab_rules() -> None:
     st.write(web.t("contests.rules_summary", cap=info["person_daily_cap"], threshold=info["approval_threshold"]))
     for rule in info["rules"]:
         st.write(web.t("contests.rule_line", metric=web.label(rule["metric_zh"], rule["metric_en"]),
                        unit=rule["unit_size"], points=rule["points_per_unit"],
                        cap=rule["daily_cap"] or web.t("contests.no_cap")))
 
-with tab_manage:
+
+def tab_manage() -> None:
     if not info["can_manage"]:
         st.info(web.t("contests.read_only"))
         st.stop()
@@ -156,3 +157,7 @@ with tab_manage:
                 st.success(web.t("contests.pushed"))
             except PortalError as exc:
                 st.error(web.error_text(exc))
+
+
+web.tab_bodies("ct_tab", {web.t("contests.tab_board"): tab_board, web.t("contests.tab_rules"): tab_rules,
+                          web.t("contests.tab_manage"): tab_manage})

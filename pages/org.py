@@ -3,13 +3,16 @@ import streamlit as st
 from portal import org, web
 
 web.page("org")
-tab_branches, tab_staff = st.tabs([web.t("org.branches"), web.t("org.staff")])
-with tab_branches:
+
+
+def branches() -> None:
     df = web.load(org.branch_table)
     df = df.assign(level=df["level"].map(lambda v: web.t(f"level.{v}")))
     st.dataframe(df, hide_index=True, width="stretch",
                  column_config={c: web.t(f"org.col.{c}") for c in df.columns})
-with tab_staff:
+
+
+def staff() -> None:
     options = web.load(org.branch_options)
     options = {None: web.t("org.all"), **options}
     branch_id = st.selectbox(web.t("org.filter_branch"), list(options), format_func=options.get)
@@ -18,3 +21,6 @@ with tab_staff:
     st.caption(web.t("org.staff_count", n=len(df)))
     st.dataframe(df, hide_index=True, width="stretch",
                  column_config={c: web.t(f"org.col.{c}") for c in df.columns})
+
+
+web.tab_bodies("org_tab", {web.t("org.branches"): branches, web.t("org.staff"): staff})

@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 from models.budget import BudgetLine, BudgetOverride
 from models.pilot import Pilot
 from portal import db
-from tests.apptest import goto, open_as, raw_keys
+from tests.apptest import goto, open_as, open_tab, raw_keys
 
 
 def metric(at, label: str) -> Decimal:
@@ -24,6 +24,7 @@ def line_count() -> int:
 
 
 def add_line(at, *, description: str, amount: str, status: str = "committed"):
+    open_tab(at, "bg_tab", "budget.tab.record")  # only the open tab is drawn
     at.selectbox(key="add_category").set_value("training")
     at.selectbox(key="add_status").set_value(status)
     at.text_input(key="add_desc").input(description)
@@ -67,6 +68,7 @@ def test_hq_sees_the_override_and_only_hq_gets_the_form(demo_db):
         validating = s.exec(select(Pilot.id).where(Pilot.phase == "validating")).first()
     at = at.selectbox(key="budget_pilot").set_value(validating).run()
     assert not at.exception
+    open_tab(at, "bg_tab", "budget.tab.overrides")
     assert any("防诈骗手册" in str(df.value.get("reason", "")) for df in at.dataframe)
     assert any("93.8%" in w.value for w in at.warning)  # over 80 % of its (overridden) limit
     with Session(db.get_engine()) as s:
@@ -81,7 +83,8 @@ def test_hq_sees_the_override_and_only_hq_gets_the_form(demo_db):
     with Session(db.get_engine()) as s:
         assert s.exec(select(func.count()).select_from(BudgetOverride)).one() == before + 1
 
-    coach = goto(open_as("coach_li"), "budget")
+    coach = open_tab(goto(open_as("coach_li"), "budget"), "bg_tab", "budget.tab.overrides")
+    assert coach.get("caption") or coach.dataframe, "the overrides tab is open"
     assert not [t for t in coach.text_input if t.key == "ovr_amount"]
 
 
@@ -91,6 +94,8 @@ def test_branch_lead_records_but_gets_no_template_and_english_is_complete(demo_d
     at = goto(at, "budget")
     assert not at.exception and not at.error and not raw_keys(at)
     assert at.title[0].value == "Budget"
+    open_tab(at, "bg_tab", "budget.tab.record")
+    assert at.get("form"), "the record tab is open"
     assert not [b for b in at.button if b.key == "tpl_apply"]
     count = line_count()
     at = add_line(at, description="Banner reprint", amount="880", status="paid")
@@ -98,7 +103,7 @@ def test_branch_lead_records_but_gets_no_template_and_english_is_complete(demo_d
 
 
 def test_cancel_needs_the_confirmation_tick(demo_db):
-    at = goto(open_as("coach_li"), "budget")
+    at = open_tab(goto(open_as("coach_li"), "budget"), "bg_tab", "budget.tab.record")
     line_id = at.selectbox(key="adv_line").value
 
     def status() -> str:

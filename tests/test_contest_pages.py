@@ -9,7 +9,7 @@ from models.org import Staff, User
 from portal import db, leaderboard, users
 from portal.access import CLI_ACTOR
 from portal.errors import PermissionDenied
-from tests.apptest import goto, open_as
+from tests.apptest import goto, open_as, open_tab
 
 
 def test_staff_home_shows_own_rank_and_points(demo_db):
@@ -44,7 +44,7 @@ def test_staff_cannot_open_another_contest(demo_db):
 
 
 def test_coach_gives_a_manual_award(demo_db):
-    at = goto(open_as("coach_li"), "contests")
+    at = open_tab(goto(open_as("coach_li"), "contests"), "ct_tab", "contests.tab_manage")
     assert not at.exception
     form_inputs = [t for t in at.text_input if t.label in ("奖励积分", "奖励原因（必填）")]
     form_inputs[0].input("5")
