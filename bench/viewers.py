@@ -11,6 +11,8 @@ rank metric and the leaderboard table are visible. Floor, measured the same way 
 run: N sessions loading the sign-in page (Streamlit and the browser, no portal data), so the
 ratio shows what the portal adds under the same client load on the same 2 cores.
 Target (issue 10): p95 at N = 20 ≤ 2× the single-session time.
+Also per N: CPU seconds of one batch of loads spent by the server process and by the whole
+machine (/proc), which shows how much of the time the browsers themselves take.
 
 Loopback only, bounded sizes (≤ 30) and timeouts; the server is always terminated.
 """
@@ -116,12 +118,25 @@ async def _load(page, base: str, content: bool) -> float:  # noqa: ANN001
     return time.perf_counter() - started
 
 
-async def _measure(base: str, usernames: list[str], password: str, sizes: list[int], rounds: int) -> dict:
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(CPU seconds used by process `pid`, by the whole machine) so far, from /proc: where the
+    time of a batch of loads went — the portal's server or the browsers beside it."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    process = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    machine_busy = sum(int(v) for i, v in enumerate(Path("/proc/stat").read_text().split("\n")[0].split()[1:])
+                       if i not in (3, 4)) / tick  # all but idle and iowait
+    return process, machine_busy
+
+
+async def _measure(base: str, usernames: list[str], password: str, sizes: list[int], rounds: int,
+                   server_pid: int) -> dict:
     """One browser; per viewer a context (its own cookies) with one tab that navigates again for
-    every load — like a phone reopening the page — plus an anonymous tab per viewer for the floor."""
+    every load — like a phone reopening the page — plus an anonymous tab per viewer for the floor.
+    Per size also the CPU seconds the server and the whole machine spent on the portal loads."""
     from playwright.async_api import async_playwright
 
-    out: dict = {"content": {}, "floor": {}}
+    out: dict = {"content": {}, "floor": {}, "cpu": {}}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -134,11 +149,15 @@ async def _measure(base: str, usernames: list[str], password: str, sizes: list[i
             await _load(viewers[0], base, True)  # warm-up: server imports, caches
             await _load(anonymous[0], base, False)
             for n in sizes:
-                content, floor = [], []
+                content, floor, server_cpu, machine_cpu = [], [], 0.0, 0.0
                 for _ in range(rounds):
                     floor += await asyncio.gather(*(_load(page, base, False) for page in anonymous[:n]))
+                    before = cpu_seconds(server_pid)
                     content += await asyncio.gather(*(_load(page, base, True) for page in viewers[:n]))
+                    after = cpu_seconds(server_pid)
+                    server_cpu, machine_cpu = server_cpu + after[0] - before[0], machine_cpu + after[1] - before[1]
                 out["content"][n], out["floor"][n] = content, floor
+                out["cpu"][n] = {"server_s": round(server_cpu / rounds, 2), "machine_s": round(machine_cpu / rounds, 2)}
         finally:
             await browser.close()
     return out
@@ -154,13 +173,13 @@ def run(scale: str, backend: str, sizes: list[int], rounds: int) -> dict:
         folder = Path(tempfile.mkdtemp(prefix="pp-viewers-"))
         proc, base = start_server(url, folder / "server.log")
         try:
-            samples = asyncio.run(_measure(base, usernames, DEMO_PASSWORD, sizes, rounds))
+            samples = asyncio.run(_measure(base, usernames, DEMO_PASSWORD, sizes, rounds, proc.pid))
         finally:
             stop(proc)
     rows = []
     for n in sizes:
         content, floor = summary(samples["content"][n]), summary(samples["floor"][n])
-        rows.append({"n": n, "content": content, "floor": floor,
+        rows.append({"n": n, "content": content, "floor": floor, **samples["cpu"][n],
                      "p95_x_floor": ratio(content["p95"], floor["p95"])})
     single = rows[0]["content"]["p95"] if rows and rows[0]["n"] == 1 else None
     for r in rows:
@@ -183,10 +202,11 @@ def main() -> None:
     info = machine(os.environ.get(datasets.PG_ENV) if backend == "postgres" else None)
     result = run(args.scale, backend, args.sizes, args.rounds)
     rows = [{"n": r["n"], "p50_s": r["content"]["p50"], "p95_s": r["content"]["p95"],
-             "floor_p95_s": r["floor"]["p95"], "p95_x_floor": r["p95_x_floor"], "p95_x_single": r["p95_x_single"]}
-            for r in result["sizes"]]
+             "floor_p95_s": r["floor"]["p95"], "p95_x_floor": r["p95_x_floor"], "p95_x_single": r["p95_x_single"],
+             "server_cpu_s": r["server_s"], "machine_cpu_s": r["machine_s"]} for r in result["sizes"]]
     print_table(f"concurrent viewers · {args.scale} · {backend} · {args.rounds} rounds · target p95(20) ≤ "
-                f"{TARGET_X:g}× p95(1)", rows, ["n", "p50_s", "p95_s", "floor_p95_s", "p95_x_floor", "p95_x_single"])
+                f"{TARGET_X:g}× p95(1)", rows, ["n", "p50_s", "p95_s", "floor_p95_s", "p95_x_floor", "p95_x_single",
+                                         "server_cpu_s", "machine_cpu_s"])
     info["loadavg_after"] = list(os.getloadavg())
     path = write_json(f"viewers-{args.scale}-{backend}", {"machine": info, **result}, out_dir=args.out)
     print(f"\n→ {path}")

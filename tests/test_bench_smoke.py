@@ -84,6 +84,7 @@ def test_viewers_bench(bench_db, monkeypatch):
     result = run_main(viewers, ["--sizes", "1", "--rounds", "1"], monkeypatch, bench_db)
     assert [r["n"] for r in result["sizes"]] == [1]
     assert len(result["samples"]["content"]["1"]) == 1 and result["sizes"][0]["content"]["p95"] > 0
+    assert 0 < result["sizes"][0]["server_s"] <= result["sizes"][0]["machine_s"]  # the server's share of the CPU
 
 
 def test_report_totals_follow_daily_entries(engine):
