@@ -78,7 +78,7 @@ def run(scale: str, backend: str, repeat: int) -> dict:
         with Session(engine) as session:
             contest_id = wide_contest(session)
             contest = session.get(Contest, contest_id)
-            participants = len(leaderboard.standings(session, contest_id, contest.start_date, contest.start_date))
+            participants = len(leaderboard.standings(session, contest, contest.start_date, contest.start_date))
         today = clock.today()
         for period in PERIODS:
             start, end = leaderboard.period_bounds(contest, period, on=today)
@@ -86,12 +86,12 @@ def run(scale: str, backend: str, repeat: int) -> dict:
             prev = (yesterday if period == "today" else start, min(end, yesterday))
 
             def service_standings(start=start, end=end):  # noqa: ANN202
-                with Session(engine) as s:
-                    return leaderboard.standings(s, contest_id, start, end)
+                with Session(engine) as s:  # given the contest, as the raw query is given its id and dates
+                    return leaderboard.standings(s, contest, start, end)
 
             def service_board(period=period):  # noqa: ANN202
                 with Session(engine) as s:
-                    return leaderboard.board(s, s.get(Contest, contest_id), period, on=today)
+                    return leaderboard.board(s, contest, period, on=today)
 
             rows = raw_standings(engine, contest_id, start, end)
             check = service_standings()

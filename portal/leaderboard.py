@@ -116,10 +116,10 @@ def _ranked(session: Session, contest: Contest, now: tuple[date, date],
         "team_id": ranks["team_id"].to_numpy()[order], "points_c": points_c, "points": points_c / 100})
 
 
-def standings(session: Session, contest_id: int, start: date, end: date) -> pd.DataFrame:
+def standings(session: Session, contest: Contest, start: date, end: date) -> pd.DataFrame:
     """Every participant with points in [start, end] and RANK() (ties share a rank).
     No permission check: callers check the viewer first (this result is shareable/cached)."""
-    return _ranked(session, session.get(Contest, contest_id), (start, end))[STANDING_COLUMNS]
+    return _ranked(session, contest, (start, end))[STANDING_COLUMNS]
 
 
 def with_movement(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
@@ -222,12 +222,12 @@ def breakdown(session: Session, *, actor: Actor, contest_id: int, staff_id: int,
 def make_pairs(session: Session, *, actor: Actor, contest_id: int, week_of: date | None = None) -> int:
     """Weekly PK pairs: neighbours in last week's ranking (1v2, 3v4…), so every pair is a close
     match; an odd one out gets a bye. Idempotent per week."""
-    contests.require_contest(session, actor, contest_id, manage=True, action="contests.pairs")
+    contest = contests.require_contest(session, actor, contest_id, manage=True, action="contests.pairs")
     monday = week_start(week_of or clock.today())
     if session.exec(select(ContestPair.id).where(ContestPair.contest_id == contest_id,
                                                  ContestPair.week_start == monday)).first():
         return 0
-    last = standings(session, contest_id, monday - timedelta(days=7), monday - timedelta(days=1))
+    last = standings(session, contest, monday - timedelta(days=7), monday - timedelta(days=1))
     ids = [int(i) for i in last["staff_id"]]
     rows = [{"contest_id": contest_id, "week_start": monday, "staff_a": ids[i],
              "staff_b": ids[i + 1] if i + 1 < len(ids) else None} for i in range(0, len(ids), 2)]

@@ -232,7 +232,7 @@ def test_standings_match_raw_sql(engine, world):
     put_report(engine, world["pa"], TODAY, {sid: {"valid_adds": (i * 7) % 5} for i, sid in enumerate(staff)})
     with Session(engine) as s:
         contest = s.get(Contest, world["cid"])
-        df = leaderboard.standings(s, contest.id, START, TODAY)
+        df = leaderboard.standings(s, contest, START, TODAY)
         raw = pd.DataFrame(s.exec(select(PointEntry.staff_id, func.sum(PointEntry.points_c))
                                   .where(PointEntry.contest_id == contest.id).group_by(PointEntry.staff_id)).all(),
                            columns=["staff_id", "p"])

@@ -216,7 +216,7 @@ def test_bulk_boards_match_the_leaderboard_service(engine, world):
     data = db.run(weekly.gather, engine=engine, write=False, actor=world["hq"], week=WEEK)
     with Session(engine) as s:
         contest = s.get(Contest, world["cid"])
-        now = leaderboard.standings(s, contest.id, MON, SUN)
+        now = leaderboard.standings(s, contest, MON, SUN)
         teams = leaderboard.teams_of(s, contest, now)
     people, groups = data["ranking"]["individual"], data["ranking"]["teams"]
     columns = ["rank", "employee_no", "name", "points"]
