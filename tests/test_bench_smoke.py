@@ -54,6 +54,7 @@ def test_leaderboard_bench(bench_db, monkeypatch):
     result = run_main(leaderboard, ["--repeat", "1"], monkeypatch, bench_db)
     assert [c["period"] for c in result["cases"]] == ["today", "week", "contest"]
     assert all(c["same_result"] and c["rows"] == result["participants"] > 0 for c in result["cases"])
+    assert all(c["standings_cold_roster"]["median"] > 0 and c["cold_roster_x"] > 0 for c in result["cases"])
 
 
 def test_weekly_bench(bench_db, monkeypatch):
