@@ -44,9 +44,12 @@ def radar_figure(history: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def timeline_figure(history: pd.DataFrame, stage_names: dict[int, str]) -> go.Figure:
+def timeline_figure(history: pd.DataFrame, stage_names: dict[int, str], t: Callable[[str], str]) -> go.Figure:
     shown = history.assign(stage_name=history["stage"].map(stage_names))
-    fig = px.line(shown, x="assessed_on", y="stage", markers=True, line_shape="hv", hover_data=["stage_name", "note"])
+    labels = {c: t(f"programme.col.{c}") for c in ("assessed_on", "stage", "note")}
+    labels["stage_name"] = labels["stage"]
+    fig = px.line(shown, x="assessed_on", y="stage", markers=True, line_shape="hv", hover_data=["stage_name", "note"],
+                  labels=labels)
     fig.update_yaxes(range=[0.5, 4.5], tickvals=list(stage_names), ticktext=list(stage_names.values()))
     fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260)
     return fig

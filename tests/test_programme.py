@@ -256,3 +256,18 @@ def test_summary_lights_are_each_pilots_worst_light(demo_db):
             tables = kpis.progress_many(s, everyone, on)
             assert lights == {p.id: kpis.summary_light(tables[p.id]) for p in everyone}
             assert {"red", "amber", "green"} & set(lights.values()), "the demo has measured pilots"
+
+
+def test_stage_timeline_speaks_the_users_language():
+    """Axis titles and hover labels come from the catalogue, not the column names."""
+    import pandas as pd
+
+    from portal import programme_charts
+    from portal.i18n import translate
+
+    history = pd.DataFrame({"assessed_on": [date(2026, 11, 2), date(2026, 11, 16)], "stage": [1, 2],
+                            "note": ["", "四周复盘"]})
+    names = {1: "思维转变期", 2: "工具应用期", 3: "批量经营期", 4: "个性化调优期"}
+    fig = programme_charts.timeline_figure(history, names, lambda key: translate("zh", key))
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("评估日期", "成熟度")
+    assert "stage_name" not in fig.data[0].hovertemplate and "说明" in fig.data[0].hovertemplate
