@@ -65,6 +65,7 @@ for n, g in enumerate(groups.itertuples()):
     badge = web.t("sop.group.overdue", n=g.overdue) if g.overdue else ""
     grid[n % 3].progress(g.rate, text=f"{group_head(g)} · {g.done}/{g.total - g.skipped} {badge}")
 
+
 def group_table(group_key: str) -> None:
     rows = items[items["group_key"] == group_key][COLUMNS]
     rows = rows.assign(status=rows["status"].map(lambda s: web.t(f"sop.status.{s}")),
@@ -104,6 +105,8 @@ if item["status"] == "done":
     st.caption(web.t("sop.act.done_by", name=web.plain(item["done_by"]), at=f"{item['done_at']:%Y-%m-%d %H:%M}"))
 
 status, key, moves = item["status"], f"{item_id}_{item['version']}", item["moves"]
+
+
 def move_form(move: str) -> None:
     with st.form(f"move_{move}_{key}"):
         note = link = reason = ""

@@ -101,7 +101,7 @@ def tab_rules() -> None:
 def tab_manage() -> None:
     if not info["can_manage"]:
         st.info(web.t("contests.read_only"))
-        st.stop()
+        return
     roster = board_cache.board(contest_id, "contest", None, clock.today())
     names = dict(zip(roster["staff_id"], roster["name"] + " " + roster["employee_no"], strict=True))
     with st.form("award", clear_on_submit=True):

@@ -94,17 +94,24 @@ for col, code in zip(head, ("wecom_adds", "valid_adds", "pass_rate", "valid_add_
     value = live["totals"].get(code, live["rates"].get(code))
     shown = "–" if value is None else (f"{value:.0%}" if code in live["rates"] else f"{value:,.0f}")
     col.metric(names.get(code, code), shown)
-keys = [*codes, *(b["code"] for b in rep["branch"]), *live["rates"]]
-table = pd.DataFrame({
-    "metric": [names.get(k, k) for k in keys],
-    "today": [live["totals"].get(k, live["rates"].get(k)) for k in keys],
-    "yesterday": [orient["yesterday"].get(k) for k in keys],
-})
-web.lazy_expander(web.t("reports.live"), lambda: st.dataframe(table, hide_index=True, width="stretch", column_config={
-    "metric": web.t("reports.col_metric"),
-    "today": st.column_config.NumberColumn(web.t("reports.col_today"), format="localized"),
-    "yesterday": st.column_config.NumberColumn(web.t("reports.col_yesterday", date=orient["date"].isoformat()),
-                                               format="localized")}), key="rp_live", icon=":material/functions:")
+
+
+def live_table() -> None:
+    """Today's totals and rates beside yesterday's, built only while the section is open."""
+    keys = [*codes, *(b["code"] for b in rep["branch"]), *live["rates"]]
+    table = pd.DataFrame({
+        "metric": [names.get(k, k) for k in keys],
+        "today": [live["totals"].get(k, live["rates"].get(k)) for k in keys],
+        "yesterday": [orient["yesterday"].get(k) for k in keys],
+    })
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "metric": web.t("reports.col_metric"),
+        "today": st.column_config.NumberColumn(web.t("reports.col_today"), format="localized"),
+        "yesterday": st.column_config.NumberColumn(web.t("reports.col_yesterday", date=orient["date"].isoformat()),
+                                                   format="localized")})
+
+
+web.lazy_expander(web.t("reports.live"), live_table, key="rp_live", icon=":material/functions:")
 if live["problems"]:
     st.warning(web.t("reports.live_problems"))
     st.dataframe(pd.DataFrame(live["problems"]), hide_index=True, width="stretch",

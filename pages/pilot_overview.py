@@ -94,7 +94,8 @@ def tab_stage() -> None:
                 reason = f" · {web.t('programme.reason.' + c['reason'])}" if c["reason"] else ""
                 st.write(f"{'✅' if c['met'] else '❌'} {web.label(c['name_zh'], c['name_en'])}：{value}{target}{reason}")
     if not result["history"].empty:
-        st.plotly_chart(web.figure(programme_charts.timeline_figure, result["history"], stage_names, web.t), width="stretch")
+        st.plotly_chart(web.figure(programme_charts.timeline_figure, result["history"], stage_names, web.t),
+                        width="stretch")
         st.dataframe(result["history"], hide_index=True, width="stretch",
                      column_config={c: web.t(f"programme.col.{c}") for c in result["history"].columns})
     if actor.is_hq:

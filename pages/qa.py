@@ -60,6 +60,7 @@ for row in df.iloc[first:first + PAGE_SIZE].to_dict("records"):
 if pages > 1:
     st.pagination(pages, default=page_no, key=page_key)
 
+
 def entry_form(key: str, current: dict | None) -> dict | None:
     cur = current or {}
     choices = web.load(pilots.pilot_choices)

@@ -105,7 +105,7 @@ def summary_lights(session: Session, pilots: list[Pilot], on: date) -> dict[int,
     """summary_light() of many pilots without a frame per pilot (the HQ portfolio and the
     scale-out page show only the light: 2,000 frames cost seconds)."""
     long = _progress_long(session, pilots, on)
-    worst = long[long["light"] != "grey"].groupby("pilot_id")["light"].agg(_worst)
+    worst = long.groupby("pilot_id")["light"].agg(_worst)
     return {p.id: worst.get(p.id, "grey") for p in pilots}
 
 
@@ -116,13 +116,14 @@ def progress(session: Session, pilot: Pilot, on: date) -> pd.DataFrame:
 
 
 def _worst(lights) -> str:  # noqa: ANN001
+    """red before amber before green; grey when none of them (nothing measurable)."""
     present = set(lights)
     return next((colour for colour in ("red", "amber", "green") if colour in present), "grey")
 
 
 def summary_light(df: pd.DataFrame) -> str:
     """The worst light of a pilot's targets (grey when nothing is measurable yet)."""
-    return _worst(df["light"]) if not df.empty else "grey"
+    return _worst(df["light"])
 
 
 def pilot_progress(session: Session, *, actor: Actor, pilot_id: int, on: date | None = None) -> pd.DataFrame:
