@@ -47,13 +47,13 @@ if ov["plan_over_limit"]:
 
 
 def tab_view() -> None:
-    st.plotly_chart(web.figure(budget_charts.envelope_figure, ov, web.t), key="envelope_chart")
+    st.plotly_chart(web.memo(budget_charts.envelope_figure, ov, web.t), key="envelope_chart")
     st.subheader(web.t("budget.burn"))
-    st.plotly_chart(web.figure(budget_charts.burn_figure, web.load(budget_views.burn, pilot_id=pid), web.t),
+    st.plotly_chart(web.memo(budget_charts.burn_figure, web.load(budget_views.burn, pilot_id=pid), web.t),
                     key="burn_chart")
     st.subheader(web.t("budget.by_category"))
     cats = web.load(budget_views.by_category, pilot_id=pid)
-    st.plotly_chart(web.figure(budget_charts.plan_figure, cats, web.t), key="plan_chart")
+    st.plotly_chart(web.memo(budget_charts.plan_figure, cats, web.t), key="plan_chart")
     cats = cats.assign(category=cats["category"].map(web.fmt("budget.cat")))
     st.dataframe(cats, hide_index=True, width="stretch",
                  column_config=columns(cats))

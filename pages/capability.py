@@ -14,7 +14,7 @@ history = web.load(capability.history, branch_id=branch_id)
 if history.empty:
     st.caption(web.t("programme.no_assessment"))
 else:
-    st.plotly_chart(web.figure(programme_charts.radar_figure, history.tail(40)), width="stretch")
+    st.plotly_chart(web.memo(programme_charts.radar_figure, history.tail(40)), width="stretch")
 with st.form("capability"):
     st.subheader(web.t("programme.assess_now"))
     items = web.load(capability.items)

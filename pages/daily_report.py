@@ -147,7 +147,7 @@ else:
                             key="rp_trend")
     if chosen:
         shown = trend[["period", *chosen]].rename(columns=names)
-        st.plotly_chart(web.figure(report_charts.trend_figure, shown), width="stretch")
+        st.plotly_chart(web.memo(report_charts.trend_figure, shown), width="stretch")
 
 # ---------------------------------------------------------------- blockers → Q&A
 

@@ -14,8 +14,9 @@ contest_id = st.selectbox(web.t("contests.contest"), list(choices), format_func=
 today = clock.today()
 week, last_monday = board_cache.current_week(contest_id, today)
 showing_last_week = last_monday is not None
-me = web.load(leaderboard.my_standing, contest_id=contest_id, week=week,
-              today=board_cache.board(contest_id, "today", None, today))
+today_board = board_cache.board(contest_id, "today", None, today)
+me = web.load(leaderboard.my_standing, contest_id=contest_id, week=week, today=today_board,
+              keyed_by=(contest_id, today, board_cache.stamp(week, today_board)))
 st.caption(web.plain(me["contest"]))
 if showing_last_week:
     st.info(web.t("contests.last_week_shown"))

@@ -64,7 +64,7 @@ def tab_targets() -> None:
         series = web.load(metrics.trend, pilot_id=pilot_id, codes=codes, start=start, end=min(today, end),
                           freq="pilot_week")
         if not series.empty:
-            st.plotly_chart(web.figure(programme_charts.trend_figure, series, web.load(metrics.labels)),
+            st.plotly_chart(web.memo(programme_charts.trend_figure, series, web.load(metrics.labels)),
                             width="stretch")
     if actor.role in ("hq", "coach"):
         with st.form("target_form"):
@@ -94,7 +94,7 @@ def tab_stage() -> None:
                 reason = f" · {web.t('programme.reason.' + c['reason'])}" if c["reason"] else ""
                 st.write(f"{'✅' if c['met'] else '❌'} {web.label(c['name_zh'], c['name_en'])}：{value}{target}{reason}")
     if not result["history"].empty:
-        st.plotly_chart(web.figure(programme_charts.timeline_figure, result["history"], stage_names, web.t),
+        st.plotly_chart(web.memo(programme_charts.timeline_figure, result["history"], stage_names, web.t),
                         width="stretch")
         st.dataframe(result["history"], hide_index=True, width="stretch",
                      column_config={c: web.t(f"programme.col.{c}") for c in result["history"].columns})
@@ -120,7 +120,7 @@ def tab_checklist() -> None:
 def tab_budget() -> None:
     st.write(web.t("programme.budget_line", used=money["used_text"], limit=money["limit_text"],
                    remaining=money["remaining_text"]))
-    st.plotly_chart(web.figure(budget_charts.burn_figure, web.load(budget_views.burn, pilot_id=pilot_id), web.t),
+    st.plotly_chart(web.memo(budget_charts.burn_figure, web.load(budget_views.burn, pilot_id=pilot_id), web.t),
                     width="stretch")
 
 

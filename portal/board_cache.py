@@ -4,6 +4,7 @@ happen per viewer, every time, before anything is shown."""
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import pandas as pd
@@ -12,12 +13,21 @@ import streamlit as st
 from portal import db, leaderboard
 
 TTL_SECONDS = 30
+COMPUTED_AT = "board_computed_at"
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=512, show_spinner=False)
 def board(contest_id: int, period: str, week_of: date | None, on: date) -> pd.DataFrame:
-    return db.run(leaderboard.shared_board, write=False, contest_id=contest_id, period=period, week_of=week_of,
-                  on=on)
+    df = db.run(leaderboard.shared_board, write=False, contest_id=contest_id, period=period, week_of=week_of,
+                on=on)
+    df.attrs[COMPUTED_AT] = time.time()  # travels with every copy the cache hands out
+    return df
+
+
+def stamp(*boards: pd.DataFrame) -> tuple:
+    """What identifies these shared boards: when each was computed. A viewer's reads made from
+    them (web.load(keyed_by=…)) are redone as soon as any of them is recomputed."""
+    return tuple(b.attrs.get(COMPUTED_AT) for b in boards)
 
 
 def current_week(contest_id: int, on: date) -> tuple[pd.DataFrame, date | None]:

@@ -3,7 +3,9 @@ translation in the user's language, and calling services with friendly error dis
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import pickle
 import re
 import time
 from collections.abc import Callable
@@ -110,13 +112,18 @@ def _kept(key: tuple, compute: Callable[[], T]) -> T:
     return result
 
 
-def load(fn: Callable[..., T], **kwargs: Any) -> T:
+def load(fn: Callable[..., T], *, keyed_by: tuple | None = None, **kwargs: Any) -> T:
     """Read through a service; on a refusal show the message and stop the page.
     Every widget click reruns the whole page, so what was just read is kept for READ_SECONDS
     in this browser session only (keyed by user, language, function and arguments; never
-    shared between users) and any write through save() drops it. Refusals are never kept."""
+    shared between users) and any write through save() drops it. Refusals are never kept.
+    Frames passed as arguments (boards from the shared cache) are too costly to key by their
+    content on every click: the caller names what identifies them in `keyed_by`."""
+    if keyed_by is None and any(isinstance(v, pd.DataFrame | pd.Series) for v in kwargs.values()):
+        raise TypeError("web.load: frame arguments need keyed_by")
     actor = current_actor()
-    key = (actor.user_id if actor else None, lang(), fn.__module__, fn.__qualname__, repr(sorted(kwargs.items())))
+    args = repr(keyed_by) if keyed_by is not None else repr(sorted(kwargs.items()))
+    key = (actor.user_id if actor else None, lang(), fn.__module__, fn.__qualname__, args)
     try:
         return _detached(_kept(key, lambda: db.run(fn, write=False, actor=actor, **kwargs)))
     except PortalError as exc:
@@ -127,9 +134,9 @@ def load(fn: Callable[..., T], **kwargs: Any) -> T:
 def _fingerprint(value: object) -> object:
     """A key for a figure's input: frames by their content, functions by name."""
     if isinstance(value, pd.DataFrame | pd.Series):
-        digest = hashlib.sha1(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())  # noqa: S324
-        digest.update(repr(list(value.columns) if isinstance(value, pd.DataFrame) else value.name).encode())
-        return digest.hexdigest()
+        # The pickle of a frame is its content; hashing it is 4× cheaper than
+        # pd.util.hash_pandas_object on the small frames charts are drawn from.
+        return hashlib.sha1(pickle.dumps(value, protocol=5)).hexdigest()  # noqa: S324
     if callable(value):
         return getattr(value, "__qualname__", repr(value))
     if isinstance(value, dict):
@@ -139,11 +146,36 @@ def _fingerprint(value: object) -> object:
     return repr(value)
 
 
-def figure(build: Callable[..., T], *args: Any) -> T:
-    """build(*args) (a chart from data the page already read), kept like load()'s reads:
-    a plotly figure costs 10-40 ms to build on every rerun of a page."""
-    key = ("figure", lang(), build.__module__, build.__qualname__, _fingerprint(args))
-    return _kept(key, lambda: build(*args))
+def memo(build: Callable[..., T], *args: Any) -> T:
+    """build(*args): a chart or a display table made from data the page already read, kept
+    like load()'s reads and keyed by the inputs' content. Without it every widget click would
+    rebuild plotly figures (10-40 ms) and re-filter and re-translate frames."""
+    code = getattr(build, "__code__", None)  # page scripts all run as __main__: tell them apart by file
+    key = ("memo", lang(), build.__module__, code.co_filename if code else "", build.__qualname__,
+           _fingerprint(args))
+    return _kept(key, lambda: _frozen(build(*args)))
+
+
+def _frozen(value: T) -> T:
+    """A plotly figure as a _KeptFigure (any other value as it is)."""
+    import plotly.graph_objects as go
+
+    return _kept_figure(go)(value) if isinstance(value, go.Figure) else value
+
+
+@functools.cache
+def _kept_figure(go):  # noqa: ANN001, ANN202 - plotly is imported on first use only
+    class _KeptFigure(go.Figure):
+        """A figure kept between reruns and never changed after it is built: st.plotly_chart
+        asks for its dict form on every rerun, which plotly deep-copies each time (about
+        2 ms a chart), so it is made once."""
+
+        def to_dict(self) -> dict:
+            if getattr(self, "_kept_dict", None) is None:
+                self._kept_dict = super().to_dict()
+            return self._kept_dict
+
+    return _KeptFigure
 
 
 def forget_reads() -> None:

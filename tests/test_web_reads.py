@@ -67,7 +67,7 @@ def _chart_script():
         return {"points": len(df)}
 
     n = st.number_input("rows", value=2, min_value=1)
-    fig = web.figure(build, pd.DataFrame({"x": range(int(n))}), web.t)
+    fig = web.memo(build, pd.DataFrame({"x": range(int(n))}), web.t)
     st.write(f"built={built} points={fig['points']}")
 
 
@@ -77,3 +77,58 @@ def test_figures_are_rebuilt_only_when_their_data_changes():
     assert [m.value for m in at.markdown] == ["built=[2] points=2"]
     at.number_input[0].set_value(3).run()
     assert [m.value for m in at.markdown] == ["built=[2, 3] points=3"]
+
+
+def _frame_args_script():
+    import pandas as pd
+    import streamlit as st
+
+    from portal import web
+
+    calls = st.session_state.setdefault("calls", [])
+
+    def standing(session, *, actor, board):  # noqa: ANN001, ANN202
+        calls.append(len(board))
+        return int(board["points"].sum())
+
+    version = st.number_input("board version", value=1)
+    board = pd.DataFrame({"points": [1, 2, int(version)]})
+    if st.checkbox("unkeyed"):
+        try:
+            web.load(standing, board=board)
+        except TypeError as exc:
+            st.write(f"refused: {exc}")
+    total = web.load(standing, board=board, keyed_by=("board", int(version)))
+    st.write(f"total={total} calls={len(calls)}")
+
+
+def test_frame_arguments_are_keyed_by_what_the_caller_names():
+    at = AppTest.from_function(_frame_args_script, default_timeout=30).run()
+    at.run()
+    assert [m.value for m in at.markdown] == ["total=4 calls=1"]
+    at.number_input[0].set_value(5).run()  # a recomputed board (new stamp): read again
+    assert [m.value for m in at.markdown] == ["total=8 calls=2"]
+    at.checkbox[0].check().run()  # a frame cannot be keyed by its (truncated) repr
+    assert [m.value for m in at.markdown][0] == "refused: web.load: frame arguments need keyed_by"
+
+
+def test_kept_figures_serialise_like_the_original_and_build_their_dict_once():
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io
+    import plotly.tools
+
+    from portal import web
+
+    fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[3, 1, 2], name="计划"))
+    fig.update_layout(title="标题", height=300)
+    kept = web._frozen(fig)
+    assert isinstance(kept, go.Figure) and kept is not fig
+
+    def spec(f):  # noqa: ANN001, ANN202 - what st.plotly_chart sends
+        return json.loads(plotly.io.to_json(plotly.tools.return_figure_from_figure_or_data(f, True), validate=False))
+
+    assert spec(kept) == spec(fig)
+    assert kept.to_dict() is kept.to_dict()  # made once
+    assert web._frozen({"not": "a figure"}) == {"not": "a figure"}
