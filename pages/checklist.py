@@ -48,7 +48,7 @@ st.progress(overall["rate"], text=web.t("sop.overall"))
 
 # ---- timeline: planned vs done over the pilot window
 tl = data["timeline"]
-st.plotly_chart(web.figure(sop_charts.timeline_figure, tl, data["pilot"]["start_date"], data["pilot"]["end_date"],
+st.plotly_chart(web.memo(sop_charts.timeline_figure, tl, data["pilot"]["start_date"], data["pilot"]["end_date"],
                            clock.today(), web.t), width="stretch")
 
 # ---- items by rollout step / template
@@ -83,15 +83,14 @@ for g in groups.itertuples():
                       expanded=bool(g.overdue))
 
 # ---- work on one item
-actable = items[items["can_act"]].sort_values(["overdue", "due_date"], ascending=[False, True], kind="stable")
-actable = pd.concat([actable[actable["status"].isin(sop.OPEN)], actable[~actable["status"].isin(sop.OPEN)]])
-if actable.empty:
+actable = data["actable"]
+if not actable:
     st.caption(web.t("sop.read_only"))
     st.stop()
 st.subheader(web.t("sop.act.title"))
-labels = {int(r.id): f"{r.due_date:%m-%d} · {r.title}" for r in actable.itertuples()}
+labels = {i: f"{r['due_date']:%m-%d} · {r['title']}" for i, r in actable.items()}
 item_id = st.selectbox(web.t("sop.act.item"), list(labels), format_func=labels.get, key=f"cl_item_{pilot_id}")
-item = actable[actable["id"] == item_id].iloc[0]
+item = actable[item_id]
 st.text(item["detail"])
 st.caption(web.t("sop.act.state", status=web.t(f"sop.status.{item['status']}"), due=item["due_date"].isoformat(),
                  owner=web.t(f"role.{item['owner_role']}")))

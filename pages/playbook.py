@@ -16,9 +16,14 @@ def text_block(label_key: str, value: str) -> None:
         st.text(value)
 
 
+# The frames below are rebuilt only when their content changes (web.memo): a package shows
+# five to eight tables, and building and translating them on every click was most of a rerun.
+def steps_frame(steps: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(steps, columns=["day_offset", "title", "detail"])
+
+
 def steps_table(steps: list[dict]) -> None:
-    df = pd.DataFrame(steps, columns=["day_offset", "title", "detail"])
-    st.dataframe(df, hide_index=True, width="stretch", column_config={
+    st.dataframe(web.memo(steps_frame, steps), hide_index=True, width="stretch", column_config={
         "day_offset": st.column_config.NumberColumn(web.t("playbook.col.day_offset"), format="D%d", width="small"),
         "title": web.t("playbook.col.title"), "detail": st.column_config.TextColumn(web.t("playbook.col.detail"),
                                                                                      width="large")})
@@ -31,22 +36,29 @@ def scripts(items: list[dict]) -> None:
         st.code(s["text"], language=None, wrap_lines=True)
 
 
+def sop_frame(items: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(items, columns=["day_offset", "title", "owner_role", "evidence_required"])
+    return df.assign(owner_role=df["owner_role"].map(web.fmt("role")))
+
+
 def sop_table(templates: list[dict]) -> None:
     for tpl in templates:
         st.text(tpl["name"])
-        df = pd.DataFrame(tpl["items"], columns=["day_offset", "title", "owner_role", "evidence_required"])
-        df["owner_role"] = df["owner_role"].map(lambda r: web.t(f"role.{r}"))
-        st.dataframe(df, hide_index=True, width="stretch", column_config={
+        st.dataframe(web.memo(sop_frame, tpl["items"]), hide_index=True, width="stretch", column_config={
             "day_offset": st.column_config.NumberColumn(web.t("playbook.col.day_offset"), format="D%d"),
             "title": web.t("playbook.col.title"), "owner_role": web.t("playbook.col.owner"),
             "evidence_required": st.column_config.CheckboxColumn(web.t("playbook.col.evidence"))})
 
 
-def kpi_table(kpis: list[dict]) -> None:
+def kpi_frame(kpis: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(kpis, columns=["name", "target", "unit", "basis", "kind"])
-    df["target"] = [f"{v:.0%}" if k == "rate" else f"{v:,g}" for v, k in zip(df["target"], df["kind"], strict=True)]
-    df["basis"] = df["basis"].map(lambda b: web.t(f"playbook.basis.{b}"))
-    st.dataframe(df.drop(columns=["kind"]), hide_index=True, width="stretch", column_config={
+    return df.assign(target=[f"{v:.0%}" if k == "rate" else f"{v:,g}" for v, k in zip(df["target"], df["kind"],
+                                                                                       strict=True)],
+                     basis=df["basis"].map(web.fmt("playbook.basis"))).drop(columns=["kind"])
+
+
+def kpi_table(kpis: list[dict]) -> None:
+    st.dataframe(web.memo(kpi_frame, kpis), hide_index=True, width="stretch", column_config={
         c: web.t(f"playbook.col.{c}") for c in ("name", "target", "unit", "basis")})
 
 

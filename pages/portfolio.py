@@ -4,6 +4,23 @@ import streamlit as st
 
 from portal import portfolio, programme_charts, web, weekly_ui
 
+COLS = ["pilot", "branch", "phase", "stage", "day", "kpi", "budget_used_pct", "sop_completion", "overdue",
+        "missing_reports", "latest_blocker"]
+
+
+def display(df, phases, regions, county):  # noqa: ANN001, ANN201
+    """The filtered portfolio and its table in the user's words (kept: see web.memo)."""
+    v = portfolio.view(df, phases, regions, county)
+    shown = v["shown"]
+    v["table"] = shown.assign(
+        phase=shown["phase"].map(web.fmt("phase")),
+        kpi=shown["kpi"].map(programme_charts.LIGHTS),
+        stage=shown["stage"].map(lambda s: web.t(f"programme.stage_n.{int(s)}") if s == s and s else "—"),
+        day=[f"{d}/{n}" for d, n in zip(shown["day"], shown["days"], strict=True)],
+    )[COLS]
+    return v
+
+
 actor = web.page("portfolio")
 df = web.load(portfolio.portfolio)
 if df.empty:
@@ -14,32 +31,19 @@ c1, c2, c3 = st.columns(3)
 phases = c1.multiselect(web.t("programme.filter_phase"), sorted(df["phase"].unique()), format_func=web.fmt("phase"))
 regions = c2.multiselect(web.t("programme.filter_region"), sorted(df["region"].unique()))
 county = c3.checkbox(web.t("programme.filter_county"))
-shown = df
-if phases:
-    shown = shown[shown["phase"].isin(phases)]
-if regions:
-    shown = shown[shown["region"].isin(regions)]
-if county:
-    shown = shown[shown["is_county"]]
+v = web.memo(display, df, tuple(phases), tuple(regions), county)
+shown, counts = v["shown"], v["counts"]
 
 m1, m2, m3, m4 = st.columns(4)
-m1.metric(web.t("programme.m_pilots"), len(shown))
-m2.metric(web.t("programme.m_red"), int((shown["kpi"] == "red").sum()))
-m3.metric(web.t("programme.m_overdue"), int(shown["overdue"].sum()))
-m4.metric(web.t("programme.m_missing"), int(shown["missing_reports"].sum()))
+m1.metric(web.t("programme.m_pilots"), counts["pilots"])
+m2.metric(web.t("programme.m_red"), counts["red"])
+m3.metric(web.t("programme.m_overdue"), counts["overdue"])
+m4.metric(web.t("programme.m_missing"), counts["missing"])
 weekly_ui.download_control(actor)  # all pilots the actor may see that ran during the chosen week
 
-table = shown.assign(
-    phase=shown["phase"].map(web.fmt("phase")),
-    kpi=shown["kpi"].map(programme_charts.LIGHTS),
-    stage=shown["stage"].map(lambda s: web.t(f"programme.stage_n.{int(s)}") if s == s and s else "—"),
-    day=[f"{d}/{n}" for d, n in zip(shown["day"], shown["days"], strict=True)],
-)
-cols = ["pilot", "branch", "phase", "stage", "day", "kpi", "budget_used_pct", "sop_completion", "overdue",
-        "missing_reports", "latest_blocker"]
 event = st.dataframe(
-    table[cols], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-    column_config={**{c: web.t(f"programme.col.{c}") for c in cols},
+    v["table"], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+    column_config={**{c: web.t(f"programme.col.{c}") for c in COLS},
                    "budget_used_pct": st.column_config.ProgressColumn(web.t("programme.col.budget_used_pct"),
                                                                       min_value=0, max_value=100, format="%.0f%%"),
                    "sop_completion": st.column_config.ProgressColumn(web.t("programme.col.sop_completion"),
@@ -54,7 +58,7 @@ left, right = st.columns(2)
 with left:
     st.subheader(web.t("programme.heatmap"))
     names = [web.t(f"programme.stage_n.{i}") for i in range(1, 5)]
-    st.plotly_chart(web.figure(programme_charts.heatmap_figure, portfolio.heatmap(shown), names), width="stretch")
+    st.plotly_chart(web.memo(programme_charts.heatmap_figure, v["heatmap"], names), width="stretch")
 with right:
     st.subheader(web.t("programme.funnel"))
-    st.plotly_chart(web.figure(programme_charts.funnel_figure, portfolio.funnel(shown), web.t), width="stretch")
+    st.plotly_chart(web.memo(programme_charts.funnel_figure, v["funnel"], web.t), width="stretch")

@@ -92,20 +92,27 @@ def entry_form(key: str, current: dict | None) -> dict | None:
     return values
 
 
-if editor:
-    with st.expander(web.t("qa.create"), icon=":material/add:"):
-        values = entry_form("qa_create", None)
-        if values and web.save(qa.create_entry, success=web.t("qa.created"), **values):
+def create_body() -> None:
+    values = entry_form("qa_create", None)
+    if values and web.save(qa.create_entry, success=web.t("qa.created"), **values):
+        st.rerun()
+
+
+def edit_body() -> None:
+    labels = dict(zip(df["id"].astype(int), (f"#{i} {q[:40]}" for i, q in zip(df["id"], df["question"], strict=True)),
+                      strict=True))
+    eid = st.selectbox(web.t("qa.pick_entry"), list(labels), format_func=labels.get, key="qa_edit_id")
+    current = web.load(qa.get_entry, entry_id=eid)
+    values = entry_form(f"qa_edit_{eid}", current)
+    if values and web.save(qa.update_entry, entry_id=eid, success=web.t("qa.saved"), **values):
+        st.rerun()
+    target = "draft" if current["status"] == "published" else "published"
+    if st.button(web.t(f"qa.to_{target}"), key=f"qa_flip_{eid}"):
+        if web.save(qa.set_status, entry_id=eid, status=target, success=web.t("qa.saved")):
             st.rerun()
+
+
+if editor:  # the two forms are drawn only while their section is open
+    web.lazy_expander(web.t("qa.create"), create_body, key="qa_create_box", icon=":material/add:")
     if not df.empty:
-        with st.expander(web.t("qa.edit"), icon=":material/edit:"):
-            labels = {int(r.id): f"#{r.id} {r.question[:40]}" for r in df.itertuples()}
-            eid = st.selectbox(web.t("qa.pick_entry"), list(labels), format_func=labels.get, key="qa_edit_id")
-            current = web.load(qa.get_entry, entry_id=eid)
-            values = entry_form(f"qa_edit_{eid}", current)
-            if values and web.save(qa.update_entry, entry_id=eid, success=web.t("qa.saved"), **values):
-                st.rerun()
-            target = "draft" if current["status"] == "published" else "published"
-            if st.button(web.t(f"qa.to_{target}"), key=f"qa_flip_{eid}"):
-                if web.save(qa.set_status, entry_id=eid, status=target, success=web.t("qa.saved")):
-                    st.rerun()
+        web.lazy_expander(web.t("qa.edit"), edit_body, key="qa_edit_box", icon=":material/edit:")

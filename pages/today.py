@@ -3,7 +3,6 @@ import streamlit as st
 from portal import metrics, sop_items, sop_views, web
 
 actor = web.page("today")
-BUCKETS = ("overdue", "today", "soon")
 
 
 def close_dialog() -> None:
@@ -46,48 +45,47 @@ if not missing.empty:
                                     "report_date": web.t("reports.col.report_date")})
 
 data = web.load(sop_views.agenda, mine_only=mine)
-items, counts = data["items"], data["counts"]
+counts = data["counts"]
 c1, c2, c3 = st.columns(3)
-for column, bucket in zip((c1, c2, c3), BUCKETS, strict=True):
+for column, bucket in zip((c1, c2, c3), sop_views.BUCKETS, strict=True):
     column.metric(web.t(f"sop.bucket.{bucket}"), counts[bucket])
 st.progress(data["rate"], text=web.t("sop.today.progress", done=data["done"], due=data["due"]))
 
-if items.empty:
+if not any(data["cards"].values()):
     st.success(web.t("sop.today.all_clear"))
-for bucket in BUCKETS:
-    rows = items[items["bucket"] == bucket]
-    if rows.empty:
+for bucket, rows in data["cards"].items():
+    if not rows:
         continue
     st.subheader(web.t(f"sop.bucket.{bucket}"))
-    for row in rows.itertuples():
+    for row in rows:
         with st.container(border=True):
             left, right = st.columns([5, 1], vertical_alignment="center")
             with left:
-                st.text(f"{row.title}  ·  {row.pilot}")
-                meta = web.t("sop.today.meta", due=row.due_date.isoformat(), owner=web.t(f"role.{row.owner_role}"),
-                             status=web.t(f"sop.status.{row.status}"))
-                if row.days_late:
-                    meta += " · " + web.t("sop.today.late", days=row.days_late)
-                if row.evidence_required:
+                st.text(f"{row['title']}  ·  {row['pilot']}")
+                meta = web.t("sop.today.meta", due=row["due_date"].isoformat(),
+                             owner=web.t(f"role.{row['owner_role']}"), status=web.t(f"sop.status.{row['status']}"))
+                if row["days_late"]:
+                    meta += " · " + web.t("sop.today.late", days=row["days_late"])
+                if row["evidence_required"]:
                     meta += " · " + web.t("sop.col.evidence_required")
                 st.caption(meta)
-                if row.assignee:
-                    st.text(web.t("sop.today.assignee", name=row.assignee))
-                if row.reason:
-                    st.text(web.t("sop.today.reason", reason=row.reason))
+                if row["assignee"]:
+                    st.text(web.t("sop.today.assignee", name=row["assignee"]))
+                if row["reason"]:
+                    st.text(web.t("sop.today.reason", reason=row["reason"]))
             with right:
-                if not row.can_complete:
+                if not row["can_complete"]:
                     continue
-                if row.evidence_required and not row.evidence_note:
-                    if st.button(web.t("sop.action.complete"), key=f"done_{row.id}", icon=":material/task_alt:"):
-                        st.session_state["today_evidence"] = int(row.id)
+                if row["evidence_required"] and not row["evidence_note"]:
+                    if st.button(web.t("sop.action.complete"), key=f"done_{row['id']}", icon=":material/task_alt:"):
+                        st.session_state["today_evidence"] = int(row["id"])
                 else:
-                    st.button(web.t("sop.action.complete"), key=f"done_{row.id}", icon=":material/task_alt:",
-                              type="primary", on_click=complete, args=(int(row.id),))
+                    st.button(web.t("sop.action.complete"), key=f"done_{row['id']}", icon=":material/task_alt:",
+                              type="primary", on_click=complete, args=(int(row["id"]),))
 
 # The evidence dialog stays open (across reruns) until it is submitted or dismissed.
-opened = items[items["id"] == st.session_state.get("today_evidence", -1)]
-if not opened.empty:
-    evidence_dialog(int(opened["id"].iloc[0]), opened["title"].iloc[0])
+opened = [r for rows in data["cards"].values() for r in rows if r["id"] == st.session_state.get("today_evidence", -1)]
+if opened:
+    evidence_dialog(int(opened[0]["id"]), opened[0]["title"])
 elif "today_evidence" in st.session_state:
     close_dialog()

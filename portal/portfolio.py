@@ -63,6 +63,23 @@ def portfolio(session: Session, *, actor: Actor, on: date | None = None) -> pd.D
     return pd.DataFrame(out, columns=COLUMNS)
 
 
+def view(df: pd.DataFrame, phases: tuple[str, ...], regions: tuple[str, ...], county_only: bool) -> dict:
+    """The portfolio narrowed by the page's filters (none = all), with its headline counts,
+    stage heat map and phase funnel."""
+    shown = df
+    if phases:
+        shown = shown[shown["phase"].isin(phases)]
+    if regions:
+        shown = shown[shown["region"].isin(regions)]
+    if county_only:
+        shown = shown[shown["is_county"].astype(bool)]
+    shown = shown.reset_index(drop=True)
+    return {"shown": shown,
+            "counts": {"pilots": len(shown), "red": int((shown["kpi"] == "red").sum()),
+                       "overdue": int(shown["overdue"].sum()), "missing": int(shown["missing_reports"].sum())},
+            "heatmap": heatmap(shown), "funnel": funnel(shown)}
+
+
 def funnel(df: pd.DataFrame) -> pd.DataFrame:
     counts = df["phase"].value_counts()
     return pd.DataFrame({"phase": [str(p) for p in PHASE_ORDER],

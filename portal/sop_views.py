@@ -28,6 +28,7 @@ ITEM_COLUMNS = [
     "can_complete", "can_act",
 ]
 COMPLETION_COLUMNS = ["pilot_id", "total", "done", "skipped", "overdue", "completion_rate"]
+BUCKETS = ("overdue", "today", "soon")
 DUE_COLUMNS = ["pilot_id", "pilot", "id", "group_name", "title", "due_date", "owner_role", "assignee", "status",
                "reason", "overdue", "done_by", "done_on", "evidence_note", "evidence_link"]
 
@@ -111,8 +112,17 @@ def pilot_checklist(session: Session, *, actor: Actor, pilot_id: int, on: date |
     return {"pilot": {"id": pilot.id, "name": pilot.name, "start_date": pilot.start_date,
                       "end_date": pilot.end_date},
             "items": items, "groups": groups.reset_index(drop=True), "overall": _counts(items),
-            "timeline": _timeline(items, pilot, on),
+            "timeline": _timeline(items, pilot, on), "actable": _actable(items),
             "can_edit": actor.role in EDIT_ROLES}
+
+
+def _actable(items: pd.DataFrame) -> dict[int, dict]:
+    """{id: item} of the items the actor may act on, in the order the page offers them: open
+    ones first (overdue, then by due date), then closed ones. Part of the kept read, so a
+    widget click does not sort and filter the frame again."""
+    rows = [r for r in items.to_dict("records") if r["can_act"]]
+    rows.sort(key=lambda r: (r["status"] not in OPEN, not r["overdue"], r["due_date"]))  # stable
+    return {int(r["id"]): r for r in rows}
 
 
 def _timeline(items: pd.DataFrame, pilot: Pilot, on: date) -> pd.DataFrame:
@@ -144,8 +154,11 @@ def agenda(session: Session, *, actor: Actor, on: date | None = None, days: int 
     open_ = df[df["status"].isin(OPEN) & (df["due_date"] <= on + timedelta(days=max(0, days)))].copy()
     open_["bucket"] = [("overdue" if d < on else "today" if d == on else "soon") for d in open_["due_date"]]
     open_["days_late"] = [(on - d).days if d < on else 0 for d in open_["due_date"]]
+    records = open_.to_dict("records")
     return {"items": open_.reset_index(drop=True),
-            "counts": {b: int((open_["bucket"] == b).sum()) for b in ("overdue", "today", "soon")},
+            # the page's cards as plain records, so a click does not filter the frame again
+            "cards": {b: [r for r in records if r["bucket"] == b] for b in BUCKETS},
+            "counts": {b: int((open_["bucket"] == b).sum()) for b in BUCKETS},
             "done": done, "due": len(counted), "rate": rate(done, len(counted), 0)}
 
 
