@@ -66,12 +66,17 @@ for n, g in enumerate(groups.itertuples()):
     grid[n % 3].progress(g.rate, text=f"{group_head(g)} · {g.done}/{g.total - g.skipped} {badge}")
 
 
+def group_frames(items: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Each group's rows in the user's words, made once per kept read (web.memo): overdue groups
+    start open, so these tables are on screen at every click."""
+    shown = items.assign(status=items["status"].map(web.fmt("sop.status")),
+                         owner_role=items["owner_role"].map(web.fmt("role")),
+                         overdue=items["overdue"].map(lambda o: "⚠️" if o else ""))
+    return {key: rows[COLUMNS] for key, rows in shown.groupby("group_key", sort=False)}
+
+
 def group_table(group_key: str) -> None:
-    rows = items[items["group_key"] == group_key][COLUMNS]
-    rows = rows.assign(status=rows["status"].map(lambda s: web.t(f"sop.status.{s}")),
-                       owner_role=rows["owner_role"].map(lambda r: web.t(f"role.{r}")),
-                       overdue=rows["overdue"].map(lambda o: "⚠️" if o else ""))
-    st.dataframe(rows, hide_index=True, width="stretch",
+    st.dataframe(web.memo(group_frames, items)[group_key], hide_index=True, width="stretch",
                  column_config={c: web.t(f"sop.col.{c}") for c in COLUMNS}
                  | {"done_at": st.column_config.DatetimeColumn(web.t("sop.col.done_at"), format="MM-DD HH:mm")})
 

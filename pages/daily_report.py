@@ -136,6 +136,12 @@ if editable and st.button(web.t("reports.save"), type="primary", key=f"save_{suf
         st.rerun()
 
 # ---------------------------------------------------------------- orientation
+
+
+def trend_chart(trend: pd.DataFrame, chosen: tuple[str, ...], names: dict):  # noqa: ANN201
+    return report_charts.trend_figure(trend[["period", *chosen]].rename(columns=names))
+
+
 st.subheader(web.t("reports.orientation"))
 trend = orient["trend"]
 if trend.empty:
@@ -146,8 +152,7 @@ else:
                             default=[c for c in ("wecom_adds", "valid_adds", "touches_1v1") if c in options],
                             key="rp_trend")
     if chosen:
-        shown = trend[["period", *chosen]].rename(columns=names)
-        st.plotly_chart(web.memo(report_charts.trend_figure, shown), width="stretch")
+        st.plotly_chart(web.memo(trend_chart, trend, tuple(chosen), names), width="stretch")
 
 # ---------------------------------------------------------------- blockers → Q&A
 
