@@ -176,11 +176,16 @@ def _window_table(windows: dict[int, tuple[date, date]], dialect: str):  # noqa:
 def _windowed(session: Session, stmt, pilot_ids: list[int], start: date, end: date,  # noqa: ANN001, ANN202
               windows: dict[int, tuple[date, date]] | None):
     """report_window, and with `windows` each pilot's own dates (joined from a VALUES table)."""
-    stmt = report_window(stmt, pilot_ids, start, end)
-    if windows:
-        win = _window_table(windows, session.get_bind().dialect.name)
-        stmt = stmt.join(win, and_(win.c.column1 == DailyReport.pilot_id, DailyReport.report_date >= win.c.column2,
-                                   DailyReport.report_date <= win.c.column3))
+    if not windows:
+        return report_window(stmt, pilot_ids, start, end)
+    # The join keeps each pilot's own rows: an IN list of the same 2,000 ids beside it cost more
+    # than the aggregate itself on PostgreSQL (national reported-days count 0.23 s → 0.03 s).
+    wanted = set(pilot_ids)
+    win = _window_table({p: w for p, w in windows.items() if p in wanted} or {-1: (start, start)},
+                        session.get_bind().dialect.name)
+    stmt = stmt.where(DailyReport.report_date >= start, DailyReport.report_date <= end)
+    stmt = stmt.join(win, and_(win.c.column1 == DailyReport.pilot_id, DailyReport.report_date >= win.c.column2,
+                               DailyReport.report_date <= win.c.column3))
     return stmt
 
 
