@@ -1,3 +1,5 @@
+import functools
+
 import pandas as pd
 import streamlit as st
 
@@ -66,17 +68,20 @@ for n, g in enumerate(groups.itertuples()):
     grid[n % 3].progress(g.rate, text=f"{group_head(g)} · {g.done}/{g.total - g.skipped} {badge}")
 
 
-def group_frames(items: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Each group's rows in the user's words, made once per kept read (web.memo): overdue groups
-    start open, so these tables are on screen at every click."""
+def group_tables(items: pd.DataFrame) -> dict:
+    """Each group's rows in the user's words, Arrow-encoded once per kept read (web.memo):
+    overdue groups start open, so these tables are on screen at every click."""
     shown = items.assign(status=items["status"].map(web.fmt("sop.status")),
                          owner_role=items["owner_role"].map(web.fmt("role")),
                          overdue=items["overdue"].map(lambda o: "⚠️" if o else ""))
-    return {key: rows[COLUMNS] for key, rows in shown.groupby("group_key", sort=False)}
+    return {key: web.arrow(rows[COLUMNS]) for key, rows in shown.groupby("group_key", sort=False)}
+
+
+kept_tables = functools.cache(lambda: web.memo(group_tables, items))  # looked up once per rerun
 
 
 def group_table(group_key: str) -> None:
-    st.dataframe(web.memo(group_frames, items)[group_key], hide_index=True, width="stretch",
+    st.dataframe(kept_tables()[group_key], hide_index=True, width="stretch",
                  column_config={c: web.t(f"sop.col.{c}") for c in COLUMNS}
                  | {"done_at": st.column_config.DatetimeColumn(web.t("sop.col.done_at"), format="MM-DD HH:mm")})
 
@@ -154,23 +159,30 @@ if data["can_edit"]:
 if actions:
     web.tab_bodies(f"cl_act_{key}", actions)
 
-if data["can_edit"]:
+
+def add_item() -> None:
     names = web.load(sop_views.step_names)
     steps = {0: web.t("sop.step_none")} | {n: web.t("sop.group.step", n=n, name=name) for n, name in names.items()}
-    with st.expander(web.t("sop.add.title"), icon=":material/add:"):
-        with st.form(f"add_item_{pilot_id}", clear_on_submit=True):
-            title = st.text_input(web.t("sop.col.title"), max_chars=200, key="sop_add_title")
-            detail = st.text_area(web.t("sop.add.detail"), max_chars=2000, key="sop_add_detail")
-            a, b, c = st.columns(3)
-            due = a.date_input(web.t("sop.col.due_date"), value=clock.today(), key="sop_add_due")
-            owner = b.selectbox(web.t("sop.col.owner_role"), list(sop.OWNER_ROLES), format_func=web.fmt("role"),
-                                key="sop_add_owner")
-            step = c.selectbox(web.t("sop.add.step"), list(steps), format_func=steps.get, key="sop_add_step")
-            evidence = st.checkbox(web.t("sop.col.evidence_required"), key="sop_add_evidence")
-            if st.form_submit_button(web.t("sop.add.submit"), type="primary", key="sop_add_submit"):
-                saved(web.save(sop_items.add_item, success=web.t("sop.msg.added"), pilot_id=pilot_id, title=title,
-                               detail=detail, due_date=due, owner_role=owner, step=step, evidence_required=evidence))
-    with st.expander(web.t("sop.refresh.title"), icon=":material/event_repeat:"):
-        st.caption(web.t("sop.refresh.help"))
-        if st.button(web.t("sop.refresh.submit"), key="sop_refresh"):
-            saved(web.save(sop.refresh, success=web.t("sop.msg.refreshed"), pilot_id=pilot_id))
+    with st.form(f"add_item_{pilot_id}", clear_on_submit=True):
+        title = st.text_input(web.t("sop.col.title"), max_chars=200, key="sop_add_title")
+        detail = st.text_area(web.t("sop.add.detail"), max_chars=2000, key="sop_add_detail")
+        a, b, c = st.columns(3)
+        due = a.date_input(web.t("sop.col.due_date"), value=clock.today(), key="sop_add_due")
+        owner = b.selectbox(web.t("sop.col.owner_role"), list(sop.OWNER_ROLES), format_func=web.fmt("role"),
+                            key="sop_add_owner")
+        step = c.selectbox(web.t("sop.add.step"), list(steps), format_func=steps.get, key="sop_add_step")
+        evidence = st.checkbox(web.t("sop.col.evidence_required"), key="sop_add_evidence")
+        if st.form_submit_button(web.t("sop.add.submit"), type="primary", key="sop_add_submit"):
+            saved(web.save(sop_items.add_item, success=web.t("sop.msg.added"), pilot_id=pilot_id, title=title,
+                           detail=detail, due_date=due, owner_role=owner, step=step, evidence_required=evidence))
+
+
+def refresh_dates() -> None:
+    st.caption(web.t("sop.refresh.help"))
+    if st.button(web.t("sop.refresh.submit"), key="sop_refresh"):
+        saved(web.save(sop.refresh, success=web.t("sop.msg.refreshed"), pilot_id=pilot_id))
+
+
+if data["can_edit"]:  # drawn only while open
+    web.lazy_expander(web.t("sop.add.title"), add_item, key="cl_add_box", icon=":material/add:")
+    web.lazy_expander(web.t("sop.refresh.title"), refresh_dates, key="cl_refresh_box", icon=":material/event_repeat:")

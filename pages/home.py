@@ -2,6 +2,11 @@ import streamlit as st
 
 from portal import pilots, profile, web
 
+
+def pilot_rows(df):  # noqa: ANN001, ANN201
+    return df.assign(phase=df["phase"].map(web.fmt("phase"))).drop(columns=["id"])
+
+
 actor = web.page("home")
 me = web.load(profile.my_profile)
 st.subheader(web.t("home.welcome", name=web.plain(me["display_name"] or me["username"])))
@@ -24,6 +29,5 @@ else:
         cols = st.columns(max(1, len(counts)))
         for col, (phase, n) in zip(cols, counts.items(), strict=False):
             col.metric(web.t(f"phase.{phase}"), int(n))
-        df = df.assign(phase=df["phase"].map(lambda p: web.t(f"phase.{p}")))
-        st.dataframe(df.drop(columns=["id"]), hide_index=True, width="stretch",
-                     column_config={c: web.t(f"pilots.col.{c}") for c in df.columns if c != "id"})
+        web.table(pilot_rows, df, hide_index=True, width="stretch",
+                  column_config={c: web.t(f"pilots.col.{c}") for c in df.columns if c != "id"})

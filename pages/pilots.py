@@ -9,12 +9,16 @@ GOALS = ["new_accounts", "product_marketing", "aum_growth"]
 SEGMENTS = ["payroll", "elderly", "rural"]
 STATUSES = ["none", "has_customers"]
 
+
+
+def pilot_rows(df):  # noqa: ANN001, ANN201
+    return df.assign(phase=df["phase"].map(web.fmt("phase")), goal=df["goal"].map(web.fmt("goal")),
+                     segment=df["segment"].map(web.fmt("segment")))
+
+
 df = web.load(pilots.list_pilots)
-show = df.assign(phase=df["phase"].map(lambda p: web.t(f"phase.{p}")),
-                 goal=df["goal"].map(lambda g: web.t(f"goal.{g}")),
-                 segment=df["segment"].map(lambda s: web.t(f"segment.{s}")))
-st.dataframe(show, hide_index=True, width="stretch",
-             column_config={c: web.t(f"pilots.col.{c}") for c in show.columns})
+web.table(pilot_rows, df, hide_index=True, width="stretch",
+          column_config={c: web.t(f"pilots.col.{c}") for c in df.columns})
 
 
 def pilot_form(key: str, current: dict | None) -> dict | None:

@@ -8,17 +8,14 @@ COLS = ["pilot", "branch", "phase", "stage", "day", "kpi", "budget_used_pct", "s
         "missing_reports", "latest_blocker"]
 
 
-def display(df, phases, regions, county):  # noqa: ANN001, ANN201
-    """The filtered portfolio and its table in the user's words (kept: see web.memo)."""
-    v = portfolio.view(df, phases, regions, county)
-    shown = v["shown"]
-    v["table"] = shown.assign(
+def table_rows(shown):  # noqa: ANN001, ANN201
+    """The filtered portfolio in the user's words."""
+    return shown.assign(
         phase=shown["phase"].map(web.fmt("phase")),
         kpi=shown["kpi"].map(programme_charts.LIGHTS),
         stage=shown["stage"].map(lambda s: web.t(f"programme.stage_n.{int(s)}") if s == s and s else "—"),
         day=[f"{d}/{n}" for d, n in zip(shown["day"], shown["days"], strict=True)],
     )[COLS]
-    return v
 
 
 actor = web.page("portfolio")
@@ -31,7 +28,7 @@ c1, c2, c3 = st.columns(3)
 phases = c1.multiselect(web.t("programme.filter_phase"), sorted(df["phase"].unique()), format_func=web.fmt("phase"))
 regions = c2.multiselect(web.t("programme.filter_region"), sorted(df["region"].unique()))
 county = c3.checkbox(web.t("programme.filter_county"))
-v = web.memo(display, df, tuple(phases), tuple(regions), county)
+v = web.memo(portfolio.view, df, tuple(phases), tuple(regions), county)
 shown, counts = v["shown"], v["counts"]
 
 m1, m2, m3, m4 = st.columns(4)
@@ -41,8 +38,8 @@ m3.metric(web.t("programme.m_overdue"), counts["overdue"])
 m4.metric(web.t("programme.m_missing"), counts["missing"])
 weekly_ui.download_control(actor)  # all pilots the actor may see that ran during the chosen week
 
-event = st.dataframe(
-    v["table"], hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+event = web.table(
+    table_rows, shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
     column_config={**{c: web.t(f"programme.col.{c}") for c in COLS},
                    "budget_used_pct": st.column_config.ProgressColumn(web.t("programme.col.budget_used_pct"),
                                                                       min_value=0, max_value=100, format="%.0f%%"),

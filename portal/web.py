@@ -138,7 +138,9 @@ def _fingerprint(value: object) -> object:
         # pd.util.hash_pandas_object on the small frames charts are drawn from.
         return hashlib.sha1(pickle.dumps(value, protocol=5)).hexdigest()  # noqa: S324
     if callable(value):
-        return getattr(value, "__qualname__", repr(value))
+        code = getattr(value, "__code__", None)
+        return (getattr(value, "__module__", ""), code.co_filename if code else "",
+                getattr(value, "__qualname__", repr(value)))
     if isinstance(value, dict):
         return tuple((k, _fingerprint(v)) for k, v in value.items())
     if isinstance(value, list | tuple):
@@ -154,6 +156,27 @@ def memo(build: Callable[..., T], *args: Any) -> T:
     key = ("memo", lang(), build.__module__, code.co_filename if code else "", build.__qualname__,
            _fingerprint(args))
     return _kept(key, lambda: _frozen(build(*args)))
+
+
+def table(build: Callable[..., pd.DataFrame], *args: Any, **dataframe_kwargs: Any):  # noqa: ANN201
+    """st.dataframe(build(*args), **dataframe_kwargs) with the display frame built and
+    Arrow-encoded once per content (kept like memo()): encoding a 2,000-row table took 5 ms of
+    every click, hashing it to find the kept copy takes 0.8 ms. Returns st.dataframe's value."""
+    return st.dataframe(memo(_built_arrow, build, *args), **dataframe_kwargs)
+
+
+def _built_arrow(build: Callable[..., pd.DataFrame], *args: Any) -> Any:
+    return arrow(build(*args))
+
+
+def arrow(df: pd.DataFrame) -> Any:
+    """A display frame as the Arrow table st.dataframe sends (for frames kept by memo)."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return df  # a column of mixed types: Streamlit's own conversion copes with it
 
 
 def _frozen(value: T) -> T:

@@ -114,6 +114,8 @@ def test_hq_instantiates_a_checklist_and_out_of_window_dates_warn(demo_db):
     assert len(db.run(sop_views.pilot_checklist, write=False, actor=actor("hq_wang"), pilot_id=pid)["items"]) > 20
     assert at.progress[0].value == 0
 
+    at.session_state["cl_add_box"] = True  # the add-item section is drawn once opened
+    at.run()
     at.text_input(key="sop_add_title").input("结项三个月后回访")
     at.date_input(key="sop_add_due").set_value(clock.today() + timedelta(days=60))
     at.button(key="sop_add_submit").click().run()
