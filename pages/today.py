@@ -3,6 +3,7 @@ import streamlit as st
 from portal import metrics, sop_items, sop_views, web
 
 actor = web.page("today")
+CARDS_SHOWN = 10  # per bucket; a regional coach can have hundreds of open items
 
 
 def close_dialog() -> None:
@@ -57,6 +58,9 @@ for bucket, rows in data["cards"].items():
     if not rows:
         continue
     st.subheader(web.t(f"sop.bucket.{bucket}"))
+    if len(rows) > CARDS_SHOWN and not st.toggle(web.t("sop.today.show_all", n=len(rows), shown=CARDS_SHOWN),
+                                                 key=f"today_all_{bucket}"):
+        rows = rows[:CARDS_SHOWN]  # noqa: PLW2901 - the first ones (most overdue / earliest due)
     for row in rows:
         with st.container(border=True):
             left, right = st.columns([5, 1], vertical_alignment="center")

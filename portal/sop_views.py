@@ -154,7 +154,7 @@ def agenda(session: Session, *, actor: Actor, on: date | None = None, days: int 
     open_ = df[df["status"].isin(OPEN) & (df["due_date"] <= on + timedelta(days=max(0, days)))].copy()
     open_["bucket"] = [("overdue" if d < on else "today" if d == on else "soon") for d in open_["due_date"]]
     open_["days_late"] = [(on - d).days if d < on else 0 for d in open_["due_date"]]
-    records = open_.to_dict("records")
+    records = sorted(open_.to_dict("records"), key=lambda r: r["due_date"])  # most overdue first (stable)
     return {"items": open_.reset_index(drop=True),
             # the page's cards as plain records, so a click does not filter the frame again
             "cards": {b: [r for r in records if r["bucket"] == b] for b in BUCKETS},

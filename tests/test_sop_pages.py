@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from models.org import User
 from models.pilot import Pilot
 from models.sop import ChecklistItem
-from portal import access, clock, db, pilots, sop_views
+from portal import access, clock, db, pilots, sop_items, sop_views
 from portal.access import CLI_ACTOR
 from portal.i18n import translate
 from tests.apptest import goto, open_as, open_tab, raw_keys
@@ -149,3 +149,25 @@ def test_pages_in_english_have_no_raw_keys(demo_db):
             at = goto(at, key)
             ok(at)
             assert at.title[0].value == translate("en", f"nav.{key}")
+
+
+def test_today_shows_the_first_cards_of_a_long_bucket_and_all_on_request(demo_db):
+    from datetime import date
+
+    coach = actor("coach_li")
+    pilot_id = int(db.run(sop_views.agenda, write=False, actor=coach)["items"]["pilot_id"].iloc[0])
+    for n in range(12):  # a long overdue list
+        db.run(sop_items.add_item, actor=coach, pilot_id=pilot_id, title=f"补录事项{n:02d}", detail="",
+               due_date=clock.today() - timedelta(days=1 + n % 3), owner_role="coach", step=0,
+               evidence_required=False)
+    cards = db.run(sop_views.agenda, write=False, actor=coach)["cards"]["overdue"]
+    assert len(cards) > 10 and [c["due_date"] for c in cards] == sorted(c["due_date"] for c in cards)
+    assert all(isinstance(c["due_date"], date) for c in cards)
+    at = open_as("coach_li")
+    ok(at)
+    shown = [b.key for b in at.button if (b.key or "").startswith("done_")]
+    overdue_ids = [f"done_{c['id']}" for c in cards if c["can_complete"]]
+    assert set(overdue_ids[:10]) <= set(shown) and not set(overdue_ids[10:]) & set(shown)
+    at.toggle(key="today_all_overdue").set_value(True).run()
+    ok(at)
+    assert set(overdue_ids) <= {b.key for b in at.button}
