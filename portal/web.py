@@ -132,7 +132,8 @@ def load(fn: Callable[..., T], *, keyed_by: tuple | None = None, **kwargs: Any) 
 
 
 def _fingerprint(value: object) -> object:
-    """A key for a figure's input: frames by their content, functions by name."""
+    """A key for memo()'s inputs: frames by their content, functions by module, file and name
+    (page scripts all run as __main__)."""
     if isinstance(value, pd.DataFrame | pd.Series):
         # The pickle of a frame is its content; hashing it is 4× cheaper than
         # pd.util.hash_pandas_object on the small frames charts are drawn from.
@@ -150,12 +151,10 @@ def _fingerprint(value: object) -> object:
 
 def memo(build: Callable[..., T], *args: Any) -> T:
     """build(*args): a chart or a display table made from data the page already read, kept
-    like load()'s reads and keyed by the inputs' content. Without it every widget click would
-    rebuild plotly figures (10-40 ms) and re-filter and re-translate frames."""
-    code = getattr(build, "__code__", None)  # page scripts all run as __main__: tell them apart by file
-    key = ("memo", lang(), build.__module__, code.co_filename if code else "", build.__qualname__,
-           _fingerprint(args))
-    return _kept(key, lambda: _frozen(build(*args)))
+    like load()'s reads and keyed by the inputs' content; the page treats it as read-only.
+    Without it every widget click would rebuild plotly figures (10-40 ms) and re-filter and
+    re-translate frames."""
+    return _kept(("memo", lang(), _fingerprint(build), _fingerprint(args)), lambda: _frozen(build(*args)))
 
 
 def table(build: Callable[..., pd.DataFrame], *args: Any, **dataframe_kwargs: Any):  # noqa: ANN201
