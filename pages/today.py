@@ -38,12 +38,17 @@ if done:
     st.toast(web.t("sop.msg.completed" if done["changed"] else "sop.msg.already_done"), icon="✅")
 
 missing = web.load(metrics.missing_reports)
-if not missing.empty:
-    with st.expander(f"⚠️ {web.t('reports.missing')} · {web.t('reports.missing_count', count=len(missing))}"):
-        cols = ["pilot", "branch", "report_date"]
-        st.dataframe(missing[cols], hide_index=True, width="stretch",
-                     column_config={"pilot": web.t("reports.col.pilot"), "branch": web.t("reports.col.branch"),
-                                    "report_date": web.t("reports.col.report_date")})
+
+
+def missing_table() -> None:
+    st.dataframe(missing[["pilot", "branch", "report_date"]], hide_index=True, width="stretch",
+                 column_config={"pilot": web.t("reports.col.pilot"), "branch": web.t("reports.col.branch"),
+                                "report_date": web.t("reports.col.report_date")})
+
+
+if not missing.empty:  # a regional coach's list runs to hundreds of rows: drawn when opened
+    web.lazy_expander(f"⚠️ {web.t('reports.missing')} · {web.t('reports.missing_count', count=len(missing))}",
+                      missing_table, key="today_missing")
 
 data = web.load(sop_views.agenda, mine_only=mine)
 counts = data["counts"]
