@@ -93,7 +93,8 @@ for bucket, rows in data["cards"].items():
                               type="primary", on_click=complete, args=(int(row["id"]),))
 
 # The evidence dialog stays open (across reruns) until it is submitted or dismissed.
-opened = [r for rows in data["cards"].values() for r in rows if r["id"] == st.session_state.get("today_evidence", -1)]
+opened = [r for rows in data["cards"].values() for r in rows if r["id"] == st.session_state["today_evidence"]] \
+    if "today_evidence" in st.session_state else []
 if opened:
     evidence_dialog(int(opened[0]["id"]), opened[0]["title"])
 elif "today_evidence" in st.session_state:

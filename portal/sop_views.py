@@ -29,6 +29,8 @@ ITEM_COLUMNS = [
 ]
 COMPLETION_COLUMNS = ["pilot_id", "total", "done", "skipped", "overdue", "completion_rate"]
 BUCKETS = ("overdue", "today", "soon")
+CARD_COLUMNS = ["id", "pilot", "title", "due_date", "owner_role", "status", "bucket", "days_late", "evidence_required",
+                "evidence_note", "assignee", "reason", "can_complete"]
 DUE_COLUMNS = ["pilot_id", "pilot", "id", "group_name", "title", "due_date", "owner_role", "assignee", "status",
                "reason", "overdue", "done_by", "done_on", "evidence_note", "evidence_link"]
 
@@ -154,7 +156,7 @@ def agenda(session: Session, *, actor: Actor, on: date | None = None, days: int 
     open_ = df[df["status"].isin(OPEN) & (df["due_date"] <= on + timedelta(days=max(0, days)))].copy()
     open_["bucket"] = [("overdue" if d < on else "today" if d == on else "soon") for d in open_["due_date"]]
     open_["days_late"] = [(on - d).days if d < on else 0 for d in open_["due_date"]]
-    records = sorted(open_.to_dict("records"), key=lambda r: r["due_date"])  # most overdue first (stable)
+    records = sorted(open_[CARD_COLUMNS].to_dict("records"), key=lambda r: r["due_date"])  # most overdue first
     return {"items": open_.reset_index(drop=True),
             # the page's cards as plain records, so a click does not filter the frame again
             "cards": {b: [r for r in records if r["bucket"] == b] for b in BUCKETS},

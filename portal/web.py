@@ -90,11 +90,16 @@ def _detached(value: T) -> T:
     copy-on-write makes a shallow frame copy independent and free)."""
     if isinstance(value, pd.DataFrame | pd.Series):
         return value.copy(deep=False)
+    # Scalars are taken as they are without a call each: lists of records (an agenda of
+    # hundreds of items) are copied at every click.
     if isinstance(value, dict):
-        return {k: _detached(v) for k, v in value.items()}
+        return {k: _detached(v) if isinstance(v, _CONTAINERS) else v for k, v in value.items()}
     if isinstance(value, list):
-        return [_detached(v) for v in value]
+        return [_detached(v) if isinstance(v, _CONTAINERS) else v for v in value]
     return value
+
+
+_CONTAINERS = (dict, list, pd.DataFrame, pd.Series)
 
 
 def _kept(key: tuple, compute: Callable[[], T]) -> T:
