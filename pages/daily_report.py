@@ -150,7 +150,7 @@ else:
     options = [c for c in trend.columns if c != "period"]
     chosen = st.multiselect(web.t("reports.trend_metrics"), options, format_func=lambda c: names.get(c, c),
                             default=[c for c in ("wecom_adds", "valid_adds", "touches_1v1") if c in options],
-                            key="rp_trend")
+                            key="rp_trend", placeholder=web.t("common.choose"))
     if chosen:
         st.plotly_chart(web.memo(trend_chart, trend, tuple(chosen), names), width="stretch")
 

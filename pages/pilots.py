@@ -46,7 +46,8 @@ def pilot_form(key: str, current: dict | None) -> dict | None:
         cap = c6.number_input(web.t("pilots.cap_yuan"), min_value=1.0, step=1000.0,
                               value=float(cur.get("budget_cap_fen", 10_000_000)) / 100)
         coach_ids = st.multiselect(web.t("pilots.col.coaches"), list(coaches), format_func=coaches.get,
-                                   default=[c for c in cur.get("coaches", []) if c in coaches])
+                                   default=[c for c in cur.get("coaches", []) if c in coaches],
+                                   placeholder=web.t("common.choose"))
         if not st.form_submit_button(web.t("common.save"), type="primary"):
             return None
     return {"name": name, "branch_id": branch_id, "wecom_status": status, "goal": goal, "segment": segment,

@@ -25,8 +25,10 @@ if df.empty:
     st.stop()
 
 c1, c2, c3 = st.columns(3)
-phases = c1.multiselect(web.t("programme.filter_phase"), sorted(df["phase"].unique()), format_func=web.fmt("phase"))
-regions = c2.multiselect(web.t("programme.filter_region"), sorted(df["region"].unique()))
+phases = c1.multiselect(web.t("programme.filter_phase"), sorted(df["phase"].unique()), format_func=web.fmt("phase"),
+                        placeholder=web.t("programme.filter_all"))
+regions = c2.multiselect(web.t("programme.filter_region"), sorted(df["region"].unique()),
+                         placeholder=web.t("programme.filter_all"))
 county = c3.checkbox(web.t("programme.filter_county"))
 v = web.memo(portfolio.view, df, tuple(phases), tuple(regions), county)
 shown, counts = v["shown"], v["counts"]

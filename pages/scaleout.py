@@ -28,7 +28,8 @@ else:
     if "wave_key" not in st.session_state:
         st.session_state["wave_key"] = uuid.uuid4().hex
     with st.form("wave"):
-        chosen = st.multiselect(web.t("programme.branches"), list(labels), format_func=labels.get)
+        chosen = st.multiselect(web.t("programme.branches"), list(labels), format_func=labels.get,
+                                placeholder=web.t("common.choose"))
         start = st.date_input(web.t("programme.wave_start"), value=clock.today() + dt.timedelta(days=7))
         name = st.text_input(web.t("programme.wave_name"), max_chars=100)
         st.caption(web.t("programme.wave_help"))

@@ -17,7 +17,8 @@ with st.expander(web.t("users.create"), icon=":material/person_add:"):
         display = c2.text_input(web.t("users.col.display_name"), max_chars=64)
         role = c1.selectbox(web.t("users.col.role"), ROLES, format_func=web.fmt("role"))
         language = c2.selectbox(web.t("users.col.language"), ["zh", "en"])
-        scope = st.multiselect(web.t("users.col.scope"), list(branches), format_func=branches.get)
+        scope = st.multiselect(web.t("users.col.scope"), list(branches), format_func=branches.get,
+                               placeholder=web.t("common.choose"))
         staff_no = st.text_input(web.t("users.staff_no"), max_chars=32, help=web.t("users.staff_no_help"))
         password = st.text_input(web.t("users.initial_password"), type="password", max_chars=128)
         st.caption(web.t("account.password_rules"))
@@ -36,7 +37,8 @@ with st.expander(web.t("users.edit"), icon=":material/manage_accounts:"):
         role = st.selectbox(web.t("users.col.role"), ROLES, index=ROLES.index(row["role"]),
                             format_func=web.fmt("role"))
         active = st.checkbox(web.t("users.col.active"), value=bool(row["active"]))
-        scope = st.multiselect(web.t("users.col.scope"), list(branches), format_func=branches.get)
+        scope = st.multiselect(web.t("users.col.scope"), list(branches), format_func=branches.get,
+                               placeholder=web.t("common.choose"))
         keep_scope = st.checkbox(web.t("users.keep_scope"), value=True)
         if st.form_submit_button(web.t("users.save")):
             if web.save(users.update_user, username=target, role=role, active=active,
