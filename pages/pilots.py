@@ -10,7 +10,6 @@ SEGMENTS = ["payroll", "elderly", "rural"]
 STATUSES = ["none", "has_customers"]
 
 
-
 def pilot_rows(df):  # noqa: ANN001, ANN201
     return df.assign(phase=df["phase"].map(web.fmt("phase")), goal=df["goal"].map(web.fmt("goal")),
                      segment=df["segment"].map(web.fmt("segment")))

@@ -93,9 +93,9 @@ for bucket, rows in data["cards"].items():
                               type="primary", on_click=complete, args=(int(row["id"]),))
 
 # The evidence dialog stays open (across reruns) until it is submitted or dismissed.
-opened = [r for rows in data["cards"].values() for r in rows if r["id"] == st.session_state["today_evidence"]] \
-    if "today_evidence" in st.session_state else []
+wanted = st.session_state.get("today_evidence")
+opened = next((r for rows in data["cards"].values() for r in rows if r["id"] == wanted), None) if wanted else None
 if opened:
-    evidence_dialog(int(opened[0]["id"]), opened[0]["title"])
+    evidence_dialog(int(opened["id"]), opened["title"])
 elif "today_evidence" in st.session_state:
     close_dialog()

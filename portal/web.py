@@ -3,7 +3,6 @@ translation in the user's language, and calling services with friendly error dis
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import pickle
 import re
@@ -12,6 +11,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pandas as pd
+import plotly.graph_objects as go
+import pyarrow as pa
 import streamlit as st
 
 from portal import db, navigation
@@ -175,34 +176,26 @@ def _built_arrow(build: Callable[..., pd.DataFrame], *args: Any) -> Any:
 
 def arrow(df: pd.DataFrame) -> Any:
     """A display frame as the Arrow table st.dataframe sends (for frames kept by memo)."""
-    import pyarrow as pa
-
     try:
         return pa.Table.from_pandas(df, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    except pa.ArrowException:
         return df  # a column of mixed types: Streamlit's own conversion copes with it
 
 
 def _frozen(value: T) -> T:
     """A plotly figure as a _KeptFigure (any other value as it is)."""
-    import plotly.graph_objects as go
-
-    return _kept_figure(go)(value) if isinstance(value, go.Figure) else value
+    return _KeptFigure(value) if isinstance(value, go.Figure) else value
 
 
-@functools.cache
-def _kept_figure(go):  # noqa: ANN001, ANN202 - plotly is imported on first use only
-    class _KeptFigure(go.Figure):
-        """A figure kept between reruns and never changed after it is built: st.plotly_chart
-        asks for its dict form on every rerun, which plotly deep-copies each time (about
-        2 ms a chart), so it is made once."""
+class _KeptFigure(go.Figure):
+    """A figure kept between reruns and never changed after it is built: st.plotly_chart asks
+    for its dict form on every rerun, which plotly deep-copies each time (about 2 ms a chart),
+    so it is made once."""
 
-        def to_dict(self) -> dict:
-            if getattr(self, "_kept_dict", None) is None:
-                self._kept_dict = super().to_dict()
-            return self._kept_dict
-
-    return _KeptFigure
+    def to_dict(self) -> dict:
+        if getattr(self, "_kept_dict", None) is None:
+            self._kept_dict = super().to_dict()
+        return self._kept_dict
 
 
 def forget_reads() -> None:
