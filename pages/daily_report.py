@@ -62,25 +62,57 @@ for c in rep["columns"]:
     money = c["kind"] == "money"
     config[c["code"]] = st.column_config.NumberColumn(c["header"], min_value=c["min"], max_value=c["max"],
                                                       step=0.01 if money else 1, format="%.2f" if money else "%d")
-grid = st.data_editor(rep["grid"], key=f"grid_{suffix}", hide_index=True, disabled=not editable,
-                      column_config=config, column_order=["employee_no", "name", *codes], num_rows="fixed",
-                      width="stretch", placeholder="", height=min(len(rep["grid"]), 20) * 35 + 38)
 
-st.subheader(web.t("reports.branch"))
-branch_values = {}
-for col, b in zip(st.columns(len(rep["branch"]) or 1), rep["branch"], strict=False):
-    branch_values[b["code"]] = col.number_input(b["header"], min_value=b["min"], max_value=b["max"], value=b["value"],
-                                                step=1, key=f"b_{b['code']}_{suffix}", disabled=not editable)
-st.markdown(f"**{web.t('reports.channels')}**")
-st.caption(web.t("reports.channels_help"))
-channel_cols = st.columns(3)
-channel_values = {ch["code"]: channel_cols[i % 3].number_input(
-    ch["header"], min_value=0, max_value=ch["max"], value=ch["value"], step=1, key=f"ch_{ch['code']}_{suffix}",
-    disabled=not editable) for i, ch in enumerate(rep["channels"])}
 
-st.subheader(web.t("reports.texts"))
-texts = {k: st.text_area(web.t(f"reports.{k}"), value=rep["texts"][k], max_chars=2000, key=f"t_{k}_{suffix}",
-                         disabled=not editable) for k in TEXT_FIELDS}
+def grid_table(grid: pd.DataFrame) -> pd.DataFrame:
+    return grid
+
+
+def branch_table(items: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame({"metric": [i["header"] for i in items], "value": [i["value"] for i in items]},
+                        columns=["metric", "value"])
+
+
+if editable:
+    grid = st.data_editor(rep["grid"], key=f"grid_{suffix}", hide_index=True, column_config=config,
+                          column_order=["employee_no", "name", *codes], num_rows="fixed", width="stretch",
+                          placeholder="", height=min(len(rep["grid"]), 20) * 35 + 38)
+    st.subheader(web.t("reports.branch"))
+    branch_values = {}
+    for col, b in zip(st.columns(len(rep["branch"]) or 1), rep["branch"], strict=False):
+        branch_values[b["code"]] = col.number_input(b["header"], min_value=b["min"], max_value=b["max"],
+                                                    value=b["value"], step=1, key=f"b_{b['code']}_{suffix}")
+    st.markdown(f"**{web.t('reports.channels')}**")
+    st.caption(web.t("reports.channels_help"))
+    channel_cols = st.columns(3)
+    channel_values = {ch["code"]: channel_cols[i % 3].number_input(
+        ch["header"], min_value=0, max_value=ch["max"], value=ch["value"], step=1, key=f"ch_{ch['code']}_{suffix}")
+        for i, ch in enumerate(rep["channels"])}
+    st.subheader(web.t("reports.texts"))
+    texts = {k: st.text_area(web.t(f"reports.{k}"), value=rep["texts"][k], max_chars=2000, key=f"t_{k}_{suffix}")
+             for k in TEXT_FIELDS}
+else:
+    # Read-only: the saved report as tables and text, not a form of disabled inputs (a dozen
+    # widgets redrawn at every click for someone who cannot change them).
+    grid = rep["grid"]
+    web.table(grid_table, grid, hide_index=True, column_config=config,
+              column_order=["employee_no", "name", *codes], width="stretch")
+    branch_values = {b["code"]: b["value"] for b in rep["branch"]}
+    channel_values = {ch["code"]: ch["value"] for ch in rep["channels"]}
+    texts = dict(rep["texts"])
+    side = {"metric": web.t("reports.col_metric"), "value": st.column_config.NumberColumn(
+        web.t("reports.col_value"), format="localized")}
+    left, right = st.columns(2)
+    with left:
+        st.subheader(web.t("reports.branch"))
+        web.table(branch_table, rep["branch"], hide_index=True, width="stretch", column_config=side)
+    with right:
+        st.subheader(web.t("reports.channels"))
+        web.table(branch_table, rep["channels"], hide_index=True, width="stretch", column_config=side)
+    st.subheader(web.t("reports.texts"))
+    for k in TEXT_FIELDS:
+        st.markdown(f"**{web.t(f'reports.{k}')}**")
+        st.text(texts[k] or "–")
 
 # ---------------------------------------------------------------- live totals and saving
 staff_values = reports.values_from_grid(grid, codes)
@@ -142,17 +174,21 @@ def trend_chart(trend: pd.DataFrame, chosen: tuple[str, ...], names: dict):  # n
     return report_charts.trend_figure(trend[["period", *chosen]].rename(columns=names))
 
 
-st.subheader(web.t("reports.orientation"))
-trend = orient["trend"]
-if trend.empty:
-    st.caption(web.t("reports.no_history"))
-else:
+def orientation() -> None:
+    """The last seven days' trend, drawn only while the section is open."""
+    trend = orient["trend"]
+    if trend.empty:
+        st.caption(web.t("reports.no_history"))
+        return
     options = [c for c in trend.columns if c != "period"]
     chosen = st.multiselect(web.t("reports.trend_metrics"), options, format_func=lambda c: names.get(c, c),
                             default=[c for c in ("wecom_adds", "valid_adds", "touches_1v1") if c in options],
                             key="rp_trend", placeholder=web.t("common.choose"))
     if chosen:
         st.plotly_chart(web.memo(trend_chart, trend, tuple(chosen), names), width="stretch")
+
+
+web.lazy_expander(web.t("reports.orientation"), orientation, key="rp_orientation", icon=":material/show_chart:")
 
 # ---------------------------------------------------------------- blockers → Q&A
 

@@ -89,7 +89,11 @@ def test_branch_lead_reads_only(demo_db):
     assert not at.exception and not at.error and not raw_keys(at)
     assert "不能修改" in at.info[0].value
     assert not [b for b in at.button if str(b.key or "").startswith("save_")]
-    assert at.data_editor[0].proto.disabled
+    # the saved report as tables and text, no form of disabled inputs
+    assert not at.data_editor and not at.number_input and not at.text_area
+    grid = at.dataframe[0].value
+    assert len(grid) > 0 and {"employee_no", "name", "wecom_adds"} <= set(grid.columns)
+    assert "卡点" in [m.value.strip("*") for m in at.markdown]
 
 
 def test_staff_cannot_open_the_page(demo_db):
