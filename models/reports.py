@@ -16,6 +16,9 @@ Values are integers: counts as counted, money (product_sales, aum_increase) in f
   `DailyEntry` values. Database triggers (migration 0005) keep it equal to that sum on every
   insert, update and delete of `daily_entry`, whoever writes; the metrics engine reads pilot
   totals from it (one row per report and metric instead of one per staff member).
+- `PilotTotal` holds, per pilot and staff-level metric, the sum over all the pilot's reports:
+  the same triggers (migration 0006) keep it, so a pilot's totals to date are one row per
+  metric instead of one per report (head office's portfolio reads 2,000 pilots at once).
 """
 
 from __future__ import annotations
@@ -72,5 +75,13 @@ class ReportTotal(SQLModel, table=True):
 
     report_id: int = Field(sa_column=Column(Integer, ForeignKey("daily_report.id", ondelete="CASCADE"),
                                             primary_key=True))
+    metric: str = Field(max_length=40, primary_key=True)
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class PilotTotal(SQLModel, table=True):
+    __tablename__ = "pilot_total"
+
+    pilot_id: int = Field(sa_column=Column(Integer, ForeignKey("pilot.id", ondelete="CASCADE"), primary_key=True))
     metric: str = Field(max_length=40, primary_key=True)
     value: int = Field(sa_column=Column(BigInteger, nullable=False))

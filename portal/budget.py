@@ -22,6 +22,7 @@ from portal import text as text_rule
 from portal.access import Actor, lock_pilot, require_pilot, require_role, visible_pilot_ids
 from portal.errors import ValidationFailed
 from portal.i18n import translate
+from portal.id_lists import among
 
 VIEW_ROLES = (Role.hq, Role.coach, Role.branch_lead)
 EDIT_ROLES = VIEW_ROLES  # coaches of the pilot, leads of its branch, HQ everywhere
@@ -67,7 +68,7 @@ def totals(session: Session, pilot_list: list[Pilot], *, exclude_line_id: int | 
     sums: dict[int, dict[str, int]] = {pid: {} for pid in ids}
     stmt = (select(BudgetLine.pilot_id, BudgetLine.status, func.sum(BudgetLine.planned_fen),
                    func.sum(BudgetLine.actual_fen))
-            .where(col(BudgetLine.pilot_id).in_(ids or [-1])).group_by(BudgetLine.pilot_id, BudgetLine.status))
+            .where(among(BudgetLine.pilot_id, ids)).group_by(BudgetLine.pilot_id, BudgetLine.status))
     if exclude_line_id is not None:
         stmt = stmt.where(BudgetLine.id != exclude_line_id)
     for pid, status, planned, actual in session.exec(stmt).all():
@@ -79,7 +80,7 @@ def totals(session: Session, pilot_list: list[Pilot], *, exclude_line_id: int | 
         elif status in SPENT_STATUSES:
             row[f"{status}_fen"] = int(actual or 0)
     overrides = dict(session.exec(select(BudgetOverride.pilot_id, func.sum(BudgetOverride.amount_fen))
-                                  .where(col(BudgetOverride.pilot_id).in_(ids or [-1]))
+                                  .where(among(BudgetOverride.pilot_id, ids))
                                   .group_by(BudgetOverride.pilot_id)).all())
     return {p.id: Totals(cap_fen=p.budget_cap_fen, overrides_fen=int(overrides.get(p.id) or 0), **sums[p.id])
             for p in pilot_list}
@@ -168,7 +169,7 @@ def _visible_pilots(session: Session, actor: Actor, pilot_ids, *, action: str) -
     stmt = select(Pilot, Branch.name).join(Branch, Branch.id == Pilot.branch_id).order_by(Pilot.start_date,
                                                                                           Pilot.id)
     if visible is not None:
-        stmt = stmt.where(col(Pilot.id).in_(visible or {-1}))
+        stmt = stmt.where(among(Pilot.id, visible))
     if pilot_ids is not None:
         stmt = stmt.where(col(Pilot.id).in_(set(pilot_ids) or {-1}))
     return list(session.exec(stmt).all())

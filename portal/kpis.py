@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from models.pilot import Pilot, PilotTarget
 from models.playbook import Metric, Rate
 from portal import clock, metrics
 from portal.access import Actor, require_pilot
+from portal.id_lists import among
 from portal.targets import metric_catalogue
 
 GREEN, AMBER = 1.0, 0.8
@@ -63,7 +64,7 @@ def _progress_long(session: Session, pilots: list[Pilot], on: date) -> pd.DataFr
     targets: dict[int, list] = {}  # rows with .metric, .week, .value (columns, not ORM objects)
     ids = [p.id for p in pilots]
     for t in session.exec(select(PilotTarget.pilot_id, PilotTarget.metric, PilotTarget.week, PilotTarget.value)
-                          .where(col(PilotTarget.pilot_id).in_(ids or [-1])).order_by(PilotTarget.id)).all():
+                          .where(among(PilotTarget.pilot_id, ids)).order_by(PilotTarget.id)).all():
         targets.setdefault(t.pilot_id, []).append(t)
     live = [p for p in pilots if targets.get(p.id) and on >= p.start_date]
     if not live:

@@ -18,6 +18,7 @@ from portal import audit, clock, metrics
 from portal import text as text_rule
 from portal.access import Actor, require_branch, require_pilot, require_role
 from portal.errors import NotFound, ValidationFailed
+from portal.id_lists import among
 
 OPS = {">=": lambda v, t: v >= t, "<=": lambda v, t: v <= t}
 
@@ -158,7 +159,7 @@ def current_stages(session: Session, branch_ids: list[int] | None = None) -> dic
     stmt = select(StageAssessment.branch_id, StageAssessment.stage).order_by(StageAssessment.assessed_on,
                                                                             StageAssessment.id)
     if branch_ids is not None:
-        stmt = stmt.where(col(StageAssessment.branch_id).in_(branch_ids or [-1]))
+        stmt = stmt.where(among(StageAssessment.branch_id, branch_ids))
     return dict(session.exec(stmt).all())
 
 

@@ -23,15 +23,16 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Date, Integer, and_, column, text
+from sqlalchemy import Date, Integer, and_, case, column, text
 from sqlmodel import Session, col, func, select
 
 from models.org import Branch, Staff
 from models.pilot import Pilot
 from models.playbook import Metric, Rate
-from models.reports import BranchEntry, DailyEntry, DailyReport, ReportTotal
+from models.reports import BranchEntry, DailyEntry, DailyReport, PilotTotal, ReportTotal
 from portal.access import branch_children
 from portal.errors import ValidationFailed
+from portal.id_lists import among
 from portal.query_frame import frame
 
 BASES = ("active_staff", "customer_base")
@@ -41,7 +42,7 @@ PERIODS = ("total", "day", "week", "pilot_week")
 # ------------------------------------------------------------------ internal queries
 
 def report_window(stmt, pilot_ids: list[int], start: date, end: date):  # noqa: ANN001, ANN202
-    return stmt.where(col(DailyReport.pilot_id).in_(pilot_ids or [-1]),
+    return stmt.where(among(DailyReport.pilot_id, pilot_ids),
                       DailyReport.report_date >= start, DailyReport.report_date <= end)
 
 
@@ -96,7 +97,7 @@ def _report_days(session: Session, pilot_ids: list[int], start: date, end: date)
 
 
 def pilot_frame(session: Session, pilot_ids: list[int]) -> pd.DataFrame:
-    stmt = select(Pilot.id, Pilot.start_date, Pilot.end_date, Pilot.branch_id).where(col(Pilot.id).in_(pilot_ids or [-1]))
+    stmt = select(Pilot.id, Pilot.start_date, Pilot.end_date, Pilot.branch_id).where(among(Pilot.id, pilot_ids))
     return frame(session, stmt, ["pilot_id", "start_date", "end_date", "branch_id"]).set_index("pilot_id")
 
 
@@ -123,8 +124,8 @@ def _bases(session: Session, branch_of: dict[int, int]) -> dict[int, dict[str, i
         trees[pid] = tree
     ids = sorted({b for tree in trees.values() for b in tree}) or [-1]
     staff_count = dict(session.exec(select(Staff.branch_id, func.count())
-                                    .where(Staff.active, col(Staff.branch_id).in_(ids)).group_by(Staff.branch_id)).all())
-    customers = dict(session.exec(select(Branch.id, Branch.customer_base).where(col(Branch.id).in_(ids))).all())
+                                    .where(Staff.active, among(Staff.branch_id, ids)).group_by(Staff.branch_id)).all())
+    customers = dict(session.exec(select(Branch.id, Branch.customer_base).where(among(Branch.id, ids))).all())
     return {pid: {"active_staff": sum(staff_count.get(b, 0) for b in tree),
                   "customer_base": customers.get(tree[0]) or sum(customers.get(b, 0) for b in tree)}
             for pid, tree in trees.items()}
@@ -189,19 +190,46 @@ def _windowed(session: Session, stmt, pilot_ids: list[int], start: date, end: da
     return stmt
 
 
+def _report_days_of(session: Session, pilot_ids: list[int], start: date, end: date,
+                    windows: dict[int, tuple[date, date]] | None) -> tuple[dict[int, int], set[int]]:
+    """({pilot_id: reported days in its window}, the pilots none of whose reports lie outside
+    their window — their flows are the pilot's running totals)."""
+    if not windows:
+        days = session.exec(report_window(select(DailyReport.pilot_id, func.count()), pilot_ids, start, end)
+                            .group_by(DailyReport.pilot_id)).all()
+        return {pid: n for pid, n in days}, set()
+    wanted = set(pilot_ids)
+    win = _window_table({p: w for p, w in windows.items() if p in wanted} or {-1: (start, start)},
+                        session.get_bind().dialect.name)
+    inside = func.sum(case((and_(DailyReport.report_date >= win.c.column2, DailyReport.report_date <= win.c.column3),
+                            1), else_=0))
+    rows = session.exec(select(DailyReport.pilot_id, func.count(), inside)
+                        .join(win, win.c.column1 == DailyReport.pilot_id).group_by(DailyReport.pilot_id)).all()
+    return {pid: int(n) for pid, _, n in rows if n}, {pid for pid, every, n in rows if n and n == every}
+
+
 def _total_terms(session: Session, pilot_ids: list[int], start: date, end: date,
                  windows: dict[int, tuple[date, date]] | None) -> dict[int, dict[str, float]]:
     """{pilot_id: {days, metric: value}} over the whole window, aggregated in SQL: reported
-    days, flows summed, and each snapshot's value on its last reported day."""
-    days = session.exec(_windowed(session, select(DailyReport.pilot_id, func.count()), pilot_ids, start, end, windows)
-                        .group_by(DailyReport.pilot_id)).all()
-    out = {pid: {"days": float(n)} for pid, n in days}
+    days, flows summed, and each snapshot's value on its last reported day. A pilot whose
+    reports all lie in its window (the usual "to date") takes its flows from the running
+    totals the database keeps per pilot (models.reports.PilotTotal) instead of summing its
+    reports: at national scale 20,000 rows read instead of 456,000 summed."""
+    days, whole = _report_days_of(session, pilot_ids, start, end, windows)
+    out = {pid: {"days": float(n)} for pid, n in days.items()}
     if not out:
         return out
-    flows = _windowed(session, select(DailyReport.pilot_id, ReportTotal.metric, func.sum(ReportTotal.value))
-                      .join(DailyReport, DailyReport.id == ReportTotal.report_id), pilot_ids, start, end, windows)
-    for pid, metric, value in session.exec(flows.group_by(DailyReport.pilot_id, ReportTotal.metric)).all():
-        out[pid][metric] = float(value)
+    if whole:
+        kept = select(PilotTotal.pilot_id, PilotTotal.metric, PilotTotal.value)
+        win = _window_table({p: windows[p] for p in whole}, session.get_bind().dialect.name)
+        for pid, metric, value in session.exec(kept.join(win, win.c.column1 == PilotTotal.pilot_id)).all():
+            out[pid][metric] = float(value)
+    partial = [p for p in out if p not in whole]
+    if partial:
+        flows = _windowed(session, select(DailyReport.pilot_id, ReportTotal.metric, func.sum(ReportTotal.value))
+                          .join(DailyReport, DailyReport.id == ReportTotal.report_id), partial, start, end, windows)
+        for pid, metric, value in session.exec(flows.group_by(DailyReport.pilot_id, ReportTotal.metric)).all():
+            out[pid][metric] = float(value)
     last = (_windowed(session, select(DailyReport.pilot_id.label("pilot_id"), BranchEntry.metric.label("metric"),
                              func.max(DailyReport.report_date).label("day"))
                       .join(DailyReport, DailyReport.id == BranchEntry.report_id).where(BranchEntry.channel == ""),
@@ -242,7 +270,7 @@ def compute_terms(session: Session, *, pilot_ids: list[int], start: date, end: d
         totals = _total_terms(session, pilot_ids, start, end, windows)
         if not totals:
             return empty
-        branch_of = dict(session.exec(select(Pilot.id, Pilot.branch_id).where(col(Pilot.id).in_(list(totals)))).all())
+        branch_of = dict(session.exec(select(Pilot.id, Pilot.branch_id).where(among(Pilot.id, totals))).all())
         bases = _bases(session, branch_of)
         zeros = {c: 0.0 for c, level in levels.items() if level == "staff"}
         rows = [[row.get(c) for c in columns] for row in ({**zeros, **totals[p], **bases[p]} for p in totals)]

@@ -26,6 +26,7 @@ from portal import clock
 from portal.access import Actor, require_role, visible_pilot_ids
 from portal.errors import PermissionDenied, ValidationFailed
 from portal.i18n import label
+from portal.id_lists import among
 from portal.metric_engine import (
     BASES,
     apply_rates,
@@ -182,10 +183,10 @@ def missing_reports(session: Session, *, actor: Actor, pilot_ids: list[int] | No
     on = on or clock.today()
     pilots = session.exec(select(Pilot.id, Pilot.name, Branch.name, Pilot.start_date, Pilot.end_date)
                           .join(Branch, Branch.id == Pilot.branch_id)
-                          .where(col(Pilot.id).in_(ids or [-1]), col(Pilot.phase).in_(REPORTING_PHASES))
+                          .where(among(Pilot.id, ids), col(Pilot.phase).in_(REPORTING_PHASES))
                           .order_by(Pilot.start_date, Pilot.id)).all()
     reported = set(session.exec(select(DailyReport.pilot_id, DailyReport.report_date)
-                                .where(col(DailyReport.pilot_id).in_([p[0] for p in pilots] or [-1]),
+                                .where(among(DailyReport.pilot_id, [p[0] for p in pilots]),
                                        DailyReport.report_date < on)).all())
     rows = []
     for pid, name, branch, start, end in pilots:

@@ -15,6 +15,7 @@ from portal import audit, budget, clock, sop
 from portal import text as text_rule
 from portal.access import Actor, lock_pilot, require_pilot, require_role, visible_pilot_ids
 from portal.errors import ValidationFailed
+from portal.id_lists import among
 
 PILOT_DAYS = DEFAULT_WEEKS * 7
 
@@ -124,7 +125,7 @@ def list_pilots(session: Session, *, actor: Actor, phase: str | None = None) -> 
     stmt = (select(Pilot, Branch.name).join(Branch, Branch.id == Pilot.branch_id)
             .order_by(phase_rank, Pilot.start_date, Pilot.id))
     if visible is not None:
-        stmt = stmt.where(col(Pilot.id).in_(visible or {-1}))
+        stmt = stmt.where(among(Pilot.id, visible))
     if phase:
         stmt = stmt.where(Pilot.phase == phase)
     rows = session.exec(stmt).all()

@@ -14,6 +14,7 @@ from models.pilot import Phase, Pilot
 from models.reports import DailyReport
 from portal import budget, clock, kpis, maturity, metrics
 from portal.access import Actor, require_role, visible_pilot_ids
+from portal.id_lists import among
 from portal.pilots import pilot_day
 from portal.sop_views import completion
 
@@ -24,7 +25,7 @@ PHASE_ORDER = [Phase.planning, Phase.pilot, Phase.validating, Phase.scaling, Pha
 
 def _latest_blockers(session: Session, ids: list[int]) -> dict[int, str]:
     rows = session.exec(select(DailyReport.pilot_id, DailyReport.blockers)
-                        .where(col(DailyReport.pilot_id).in_(ids or [-1]), DailyReport.blockers != "")
+                        .where(among(DailyReport.pilot_id, ids), DailyReport.blockers != "")
                         .order_by(DailyReport.report_date)).all()
     return dict(rows)  # the last (latest) one per pilot wins
 
@@ -35,7 +36,7 @@ def portfolio(session: Session, *, actor: Actor, on: date | None = None) -> pd.D
     visible = visible_pilot_ids(session, actor)
     stmt = select(Pilot, Branch).join(Branch, Branch.id == Pilot.branch_id).order_by(Pilot.start_date, Pilot.id)
     if visible is not None:
-        stmt = stmt.where(col(Pilot.id).in_(visible or {-1}))
+        stmt = stmt.where(among(Pilot.id, visible))
     rows = session.exec(stmt).all()
     if not rows:
         return pd.DataFrame(columns=COLUMNS)

@@ -17,6 +17,7 @@ from models.sop import ChecklistItem, ItemStatus
 from portal import clock
 from portal.access import Actor, require_pilot, require_role, visible_pilot_ids
 from portal.i18n import label
+from portal.id_lists import among
 from portal.query_frame import frame
 from portal.sop import OPEN, RHYTHM_KIND, STEPS, allowed_moves, overdue, rate
 from portal.sop_items import EDIT_ROLES, VIEW_ROLES, eligible_assignees
@@ -61,7 +62,7 @@ def _frame(session: Session, actor: Actor, pilot_ids: list[int], on: date) -> pd
     if not pilot_ids:
         return pd.DataFrame(columns=ITEM_COLUMNS)
     rows = session.exec(select(ChecklistItem, Pilot.name).join(Pilot, Pilot.id == ChecklistItem.pilot_id)
-                        .where(col(ChecklistItem.pilot_id).in_(pilot_ids))
+                        .where(among(ChecklistItem.pilot_id, pilot_ids))
                         .order_by(ChecklistItem.pilot_id, ChecklistItem.due_date, ChecklistItem.sort_order,
                                   ChecklistItem.id)).all()
     templates = {t.code: t for t in session.exec(select(SopTemplate)).all()}
@@ -180,7 +181,7 @@ def completion_of(session: Session, pilot_ids: list[int], on: date) -> pd.DataFr
     after_on = datetime.combine(on + timedelta(days=1), time(0), tzinfo=clock.SHANGHAI)
     later = case((ChecklistItem.done_at >= after_on, 1), else_=0)
     stmt = (select(ChecklistItem.pilot_id, ChecklistItem.status, ChecklistItem.due_date, later)
-            .where(col(ChecklistItem.pilot_id).in_(pilot_ids or [-1])))
+            .where(among(ChecklistItem.pilot_id, pilot_ids)))
     df = frame(session, stmt, ["pilot_id", "status", "due_date", "done_later"], stream=False)  # 4 narrow columns
     counts = pd.DataFrame(0, index=pd.Index(pilot_ids, name="pilot_id"), columns=["total", "done", "skipped",
                                                                                   "overdue"])

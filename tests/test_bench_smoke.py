@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
 from bench import datasets
-from models.reports import DailyEntry, DailyReport, ReportTotal
+from models.reports import DailyEntry, DailyReport, PilotTotal, ReportTotal
 from portal import clock
 from tests import factories
 
@@ -89,33 +89,63 @@ def test_viewers_bench(bench_db, monkeypatch):
 
 
 def test_report_totals_follow_daily_entries(engine):
-    """report_total = SUM(daily_entry.value) per report and metric after inserts, updates and
-    deletes by any writer (triggers from migration 0005), on SQLite and PostgreSQL."""
+    """report_total = SUM(daily_entry.value) per report and metric, pilot_total the same per
+    pilot over all its reports, after inserts, updates and deletes by any writer (triggers from
+    migrations 0005 and 0006), on SQLite and PostgreSQL."""
     ids = factories.org(engine)
     pilot = factories.pilot(engine, ids["subs"][0], start=date(2026, 11, 2))
+    other = factories.pilot(engine, ids["subs"][1], start=date(2026, 11, 2))
     a, b = ids["staff"]["A"][:2]
     with Session(engine) as s:
-        report = DailyReport(pilot_id=pilot, report_date=date(2026, 11, 3), created_at=clock.now_utc(),
-                             updated_at=clock.now_utc())
-        s.add(report)
+        reports = [DailyReport(pilot_id=pid, report_date=day, created_at=clock.now_utc(), updated_at=clock.now_utc())
+                   for pid, day in ((pilot, date(2026, 11, 3)), (pilot, date(2026, 11, 4)), (other, date(2026, 11, 3)))]
+        s.add_all(reports)
         s.flush()
-        rid = report.id
+        rid, second, elsewhere = (r.id for r in reports)
         s.execute(insert(DailyEntry), [{"report_id": rid, "staff_id": a, "metric": "wecom_adds", "value": 5},
                                        {"report_id": rid, "staff_id": b, "metric": "wecom_adds", "value": 7},
-                                       {"report_id": rid, "staff_id": a, "metric": "valid_adds", "value": 4}])
+                                       {"report_id": rid, "staff_id": a, "metric": "valid_adds", "value": 4},
+                                       {"report_id": second, "staff_id": a, "metric": "wecom_adds", "value": 3},
+                                       {"report_id": elsewhere, "staff_id": a, "metric": "wecom_adds", "value": 100}])
         s.commit()
 
         def totals() -> dict:
             return dict(s.exec(select(ReportTotal.metric, ReportTotal.value).where(ReportTotal.report_id == rid)).all())
 
+        def pilot_totals(pid: int = pilot) -> dict:
+            return dict(s.exec(select(PilotTotal.metric, PilotTotal.value).where(PilotTotal.pilot_id == pid)).all())
+
         assert totals() == {"wecom_adds": 12, "valid_adds": 4}
+        assert pilot_totals() == {"wecom_adds": 15, "valid_adds": 4} and pilot_totals(other) == {"wecom_adds": 100}
         s.execute(update(DailyEntry).where(DailyEntry.staff_id == b, DailyEntry.metric == "wecom_adds").values(value=1))
         s.commit()
         assert totals() == {"wecom_adds": 6, "valid_adds": 4}
-        s.execute(delete(DailyEntry).where(DailyEntry.staff_id == a))
+        assert pilot_totals() == {"wecom_adds": 9, "valid_adds": 4}
+        s.execute(delete(DailyEntry).where(DailyEntry.staff_id == a, DailyEntry.report_id != elsewhere))
         s.commit()
         assert totals() == {"wecom_adds": 1, "valid_adds": 0}
+        assert pilot_totals() == {"wecom_adds": 1, "valid_adds": 0} and pilot_totals(other) == {"wecom_adds": 100}
         s.execute(delete(DailyEntry))
         s.execute(delete(DailyReport))
         s.commit()
         assert s.exec(select(ReportTotal)).all() == []
+        assert pilot_totals() == {"wecom_adds": 0, "valid_adds": 0} and pilot_totals(other) == {"wecom_adds": 0}
+
+
+def test_demo_build_fills_the_running_totals(demo_db):
+    """The bulk load sets the triggers aside on SQLite (seed/demo/bulk.py): the totals it fills
+    itself must equal what the triggers would have kept."""
+    from sqlalchemy import func
+
+    with Session(demo_db) as s:
+        per_report = dict(((r, m), v) for r, m, v in s.exec(
+            select(DailyEntry.report_id, DailyEntry.metric, func.sum(DailyEntry.value))
+            .group_by(DailyEntry.report_id, DailyEntry.metric)).all())
+        assert dict(((r, m), v) for r, m, v in s.exec(select(ReportTotal.report_id, ReportTotal.metric,
+                                                             ReportTotal.value)).all()) == per_report
+        per_pilot = dict(((p, m), v) for p, m, v in s.exec(
+            select(DailyReport.pilot_id, DailyEntry.metric, func.sum(DailyEntry.value))
+            .join(DailyReport, DailyReport.id == DailyEntry.report_id)
+            .group_by(DailyReport.pilot_id, DailyEntry.metric)).all())
+        assert per_pilot and dict(((p, m), v) for p, m, v in s.exec(
+            select(PilotTotal.pilot_id, PilotTotal.metric, PilotTotal.value)).all()) == per_pilot

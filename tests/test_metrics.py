@@ -145,3 +145,21 @@ def test_missing_reports(filled):
     assert early["report_date"].tolist() == [date(2026, 11, 4), date(2026, 11, 5)]
     with pytest.raises(PermissionDenied):
         run(filled, metrics.missing_reports, pilot_ids=[busy])
+
+
+def test_to_date_totals_come_from_the_running_totals_and_follow_corrections(filled):
+    """A window holding all of a pilot's reports reads the per-pilot running totals (PilotTotal);
+    a narrower one sums its reports; both agree with the hand-computed figures, before and after
+    a report is corrected."""
+    def values(start, end):
+        with Session(filled.engine) as s:
+            return metrics.values_of(s, windows={filled.pilot: (start, end)},
+                                     codes=["wecom_adds", "aum_increase", "nps", "pass_rate"])[filled.pilot]
+
+    assert values(FRI, TODAY) == {"wecom_adds": 22, "aum_increase": pytest.approx(1000.5), "nps": 60,
+                                  "pass_rate": pytest.approx(26 / 40)}
+    assert values(MON, MON)["wecom_adds"] == 14 and values(FRI, MON)["wecom_adds"] == 16
+    save(filled, day=TUE, version=1, staff_values={filled.a[0]: {"wecom_adds": 1, "valid_adds": 1, "add_requests": 10,
+                                                      "accepted_adds": 8, "touches_1v1": 20}},
+         branch_values={"staff_active": 5, "wecom_customers_total": 1100}, channel_values={"outbound_add": 1})
+    assert values(FRI, TODAY)["wecom_adds"] == 17 and values(TUE, TODAY)["wecom_adds"] == 1

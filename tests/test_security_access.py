@@ -226,7 +226,10 @@ def setups(w, side: str) -> dict[str, Callable[[], Call]]:
         "metrics.rates": lambda: read(w, metrics.rates, pilot_ids=[p], start=START, end=TODAY),
         "metrics.trend": lambda: read(w, metrics.trend, pilot_id=p, codes=["wecom_adds"], start=START, end=TODAY),
         "metrics.missing_reports": lambda: read(w, metrics.missing_reports, pilot_ids=[p]),
-        "metrics.visible": lambda: read(w, metrics.totals, start=START, end=TODAY, seen=has("pilot_id", p)),
+        # the pilot must have a report to have totals: saved here, not left to other cases' order
+        "metrics.visible": lambda: (hq_run(w, reports.save_report, pilot_id=p, report_date=START, expected_version=None,
+                                           staff_values={sid: {"wecom_adds": 1}}),
+                                    read(w, metrics.totals, start=START, end=TODAY, seen=has("pilot_id", p)))[1],
         "contests.create": lambda: call(w, contests.create_contest, name=f"PK{n}", pilot_id=p, start_date=START,
                                         end_date=TODAY),
         "contests.update": lambda: call(w, contests.update_contest, contest_id=c, name=f"矩阵PK{side}"),

@@ -109,10 +109,10 @@ def refresh_statistics(session: Session, *tables: str) -> None:
 
 @contextmanager
 def entry_load(session: Session) -> Iterator[None]:
-    """Bulk-load daily entries. On SQLite the row triggers that keep `report_total` (migration
-    0005) would run once per entry, so they are set aside for the load, `report_total` is
-    filled once from the new entries and the very same triggers are re-created; PostgreSQL's
-    statement triggers aggregate each INSERT once anyway."""
+    """Bulk-load daily entries. On SQLite the row triggers that keep `report_total` and
+    `pilot_total` (migrations 0005, 0006) would run once per entry, so they are set aside for
+    the load, both are filled once from the new entries and the very same triggers are
+    re-created; PostgreSQL's statement triggers aggregate each INSERT once anyway."""
     from models.reports import DailyEntry, ReportTotal
 
     conn = session.connection()
@@ -130,5 +130,10 @@ def entry_load(session: Session) -> Iterator[None]:
         ["report_id", "metric", "value"],
         select(entries.c.report_id, entries.c.metric, func.sum(entries.c.value))
         .where(entries.c.id >= first).group_by(entries.c.report_id, entries.c.metric)))
+    conn.execute(text(  # pilot_total (migration 0006): pilots may already have reports
+        "INSERT INTO pilot_total (pilot_id, metric, value) "
+        "SELECT r.pilot_id, e.metric, SUM(e.value) FROM daily_entry e JOIN daily_report r ON r.id = e.report_id "
+        "WHERE e.id >= :first GROUP BY r.pilot_id, e.metric "
+        "ON CONFLICT (pilot_id, metric) DO UPDATE SET value = pilot_total.value + excluded.value"), {"first": first})
     for _, ddl in triggers:
         conn.execute(text(ddl))

@@ -186,4 +186,5 @@ def build(ctx) -> None:
             picks = [d for d in working if d != missing]
             blocker_days = {picks[len(picks) // 3], picks[-2]} if len(picks) >= 3 else set()
             _build_pilot(ctx, pilot, cat, missing=missing, blocker_days=blocker_days)
-    refresh_statistics(s, "daily_report", "daily_entry", "report_total", "branch_entry", "staff", "branch", "pilot")
+    refresh_statistics(s, "daily_report", "daily_entry", "report_total", "pilot_total", "branch_entry", "staff",
+                       "branch", "pilot")
