@@ -179,3 +179,43 @@ def test_a_migration_that_rebuilds_a_referenced_table_works_on_a_filled_database
     schema.upgrade(blank)
     assert schema.current_revision(blank) == "9999"
     assert snapshot(blank, reflect(blank)) == before
+
+
+def test_per_pilot_totals_down_and_up_again(migrated_engine):
+    """0006 down: pilot_total goes, the report triggers keep report_total alone; up again: the
+    table is back-filled from the reports and kept by the triggers once more."""
+    from alembic import command
+    from sqlmodel import Session
+
+    from models.reports import DailyEntry, DailyReport, PilotTotal, ReportTotal
+    from portal import clock
+    from tests import factories
+
+    def migrate(fn, revision: str) -> None:
+        cfg = schema.alembic_config()
+        with migrated_engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            fn(cfg, revision)
+
+    ids = factories.org(migrated_engine)
+    pilot = factories.pilot(migrated_engine, ids["subs"][0], start=date(2026, 11, 2))
+    staff = ids["staff"]["A"][0]
+    with Session(migrated_engine) as s:
+        report = DailyReport(pilot_id=pilot, report_date=date(2026, 11, 3), created_at=clock.now_utc(),
+                             updated_at=clock.now_utc())
+        s.add(report)
+        s.commit()
+        rid = report.id
+    migrate(command.downgrade, "0005")
+    with Session(migrated_engine) as s:
+        s.add(DailyEntry(report_id=rid, staff_id=staff, metric="wecom_adds", value=5))
+        s.commit()
+        assert s.exec(select(ReportTotal.value)).scalars().all() == [5]  # 0005's triggers still work without the table
+        tables = set(s.connection().dialect.get_table_names(s.connection()))
+    assert "pilot_total" not in tables
+    migrate(command.upgrade, "head")
+    with Session(migrated_engine) as s:
+        assert s.exec(select(PilotTotal.pilot_id, PilotTotal.value)).all() == [(pilot, 5)]  # back-filled
+        s.add(DailyEntry(report_id=rid, staff_id=ids["staff"]["A"][1], metric="wecom_adds", value=2))
+        s.commit()
+        assert s.exec(select(PilotTotal.value)).scalars().all() == [7]
