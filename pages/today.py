@@ -67,30 +67,29 @@ for bucket, rows in data["cards"].items():
                                                  key=f"today_all_{bucket}"):
         rows = rows[:CARDS_SHOWN]  # noqa: PLW2901 - the first ones (most overdue / earliest due)
     for row in rows:
+        # A card is four elements (box, title, one caption line, button): a regional coach sees
+        # 30 cards, and every element is redrawn at every click.
         with st.container(border=True):
-            left, right = st.columns([5, 1], vertical_alignment="center")
-            with left:
-                st.text(f"{row['title']}  ·  {row['pilot']}")
-                meta = web.t("sop.today.meta", due=row["due_date"].isoformat(),
-                             owner=web.t(f"role.{row['owner_role']}"), status=web.t(f"sop.status.{row['status']}"))
-                if row["days_late"]:
-                    meta += " · " + web.t("sop.today.late", days=row["days_late"])
-                if row["evidence_required"]:
-                    meta += " · " + web.t("sop.col.evidence_required")
-                st.caption(meta)
-                if row["assignee"]:
-                    st.text(web.t("sop.today.assignee", name=row["assignee"]))
-                if row["reason"]:
-                    st.text(web.t("sop.today.reason", reason=row["reason"]))
-            with right:
-                if not row["can_complete"]:
-                    continue
-                if row["evidence_required"] and not row["evidence_note"]:
-                    if st.button(web.t("sop.action.complete"), key=f"done_{row['id']}", icon=":material/task_alt:"):
-                        st.session_state["today_evidence"] = int(row["id"])
-                else:
-                    st.button(web.t("sop.action.complete"), key=f"done_{row['id']}", icon=":material/task_alt:",
-                              type="primary", on_click=complete, args=(int(row["id"]),))
+            st.text(f"{row['title']}  ·  {row['pilot']}")
+            meta = [web.t("sop.today.meta", due=row["due_date"].isoformat(), owner=web.t(f"role.{row['owner_role']}"),
+                          status=web.t(f"sop.status.{row['status']}"))]
+            if row["days_late"]:
+                meta.append(web.t("sop.today.late", days=row["days_late"]))
+            if row["evidence_required"]:
+                meta.append(web.t("sop.col.evidence_required"))
+            if row["assignee"]:
+                meta.append(web.plain(web.t("sop.today.assignee", name=row["assignee"])))
+            if row["reason"]:
+                meta.append(web.plain(web.t("sop.today.reason", reason=row["reason"])))
+            st.caption(" · ".join(meta))
+            if not row["can_complete"]:
+                continue
+            if row["evidence_required"] and not row["evidence_note"]:
+                if st.button(web.t("sop.action.complete"), key=f"done_{row['id']}", icon=":material/task_alt:"):
+                    st.session_state["today_evidence"] = int(row["id"])
+            else:
+                st.button(web.t("sop.action.complete"), key=f"done_{row['id']}", icon=":material/task_alt:",
+                          type="primary", on_click=complete, args=(int(row["id"]),))
 
 # The evidence dialog stays open (across reruns) until it is submitted or dismissed.
 wanted = st.session_state.get("today_evidence")

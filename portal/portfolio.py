@@ -16,7 +16,7 @@ from portal import budget, clock, kpis, maturity, metrics
 from portal.access import Actor, require_role, visible_pilot_ids
 from portal.id_lists import among
 from portal.pilots import pilot_day
-from portal.sop_views import completion
+from portal.sop_views import completion_of
 
 COLUMNS = ["pilot_id", "pilot", "branch", "branch_id", "region", "is_county", "phase", "stage", "day", "days",
            "kpi", "budget_used_pct", "sop_completion", "overdue", "missing_reports", "latest_blocker"]
@@ -43,7 +43,7 @@ def portfolio(session: Session, *, actor: Actor, on: date | None = None) -> pd.D
     pilots = [p for p, _ in rows]
     ids = [p.id for p in pilots]
     money = budget.totals(session, pilots)
-    sop = completion(session, actor=actor, pilot_ids=ids, on=on).set_index("pilot_id")
+    sop = completion_of(session, ids, on).set_index("pilot_id")  # ids: the visible pilots, already scoped
     sop_rate, sop_overdue = sop["completion_rate"].to_dict(), sop["overdue"].to_dict()  # .loc per pilot: 0.3 s
     missing = metrics.missing_reports(session, actor=actor, pilot_ids=ids, on=on)["pilot_id"].value_counts()
     stages = maturity.current_stages(session, list({p.branch_id for p in pilots}))
