@@ -34,13 +34,16 @@ def portfolio(session: Session, *, actor: Actor, on: date | None = None) -> pd.D
     require_role(actor, Role.hq, Role.coach, Role.branch_lead, action="portfolio.view")
     on = on or clock.today()
     visible = visible_pilot_ids(session, actor)
-    stmt = select(Pilot, Branch).join(Branch, Branch.id == Pilot.branch_id).order_by(Pilot.start_date, Pilot.id)
+    # The columns used, not ORM objects: loading 2,000 pilots and branches into the session
+    # cost 0.2 s; the rows carry the attributes budget.totals and kpis read.
+    stmt = (select(Pilot.id, Pilot.name, Pilot.phase, Pilot.start_date, Pilot.end_date, Pilot.budget_cap_fen,
+                   Pilot.branch_id, Branch.name.label("branch"), Branch.region, Branch.is_county)
+            .join(Branch, Branch.id == Pilot.branch_id).order_by(Pilot.start_date, Pilot.id))
     if visible is not None:
         stmt = stmt.where(among(Pilot.id, visible))
-    rows = session.exec(stmt).all()
-    if not rows:
+    pilots = session.exec(stmt).all()
+    if not pilots:
         return pd.DataFrame(columns=COLUMNS)
-    pilots = [p for p, _ in rows]
     ids = [p.id for p in pilots]
     money = budget.totals(session, pilots)
     sop = completion_of(session, ids, on).set_index("pilot_id")  # ids: the visible pilots, already scoped
@@ -50,11 +53,11 @@ def portfolio(session: Session, *, actor: Actor, on: date | None = None) -> pd.D
     blockers = _latest_blockers(session, ids)
     lights = kpis.summary_lights(session, [p for p in pilots if p.phase != Phase.planning], on)
     out = []
-    for pilot, branch in rows:
+    for pilot in pilots:
         out.append({
-            "pilot_id": pilot.id, "pilot": pilot.name, "branch": branch.name, "branch_id": branch.id,
-            "region": branch.region, "is_county": branch.is_county, "phase": pilot.phase,
-            "stage": stages.get(branch.id), "day": pilot_day(pilot.start_date, pilot.end_date, on),
+            "pilot_id": pilot.id, "pilot": pilot.name, "branch": pilot.branch, "branch_id": pilot.branch_id,
+            "region": pilot.region, "is_county": pilot.is_county, "phase": pilot.phase,
+            "stage": stages.get(pilot.branch_id), "day": pilot_day(pilot.start_date, pilot.end_date, on),
             "days": (pilot.end_date - pilot.start_date).days + 1,
             "kpi": lights.get(pilot.id, "grey"),
             "budget_used_pct": money[pilot.id].used_pct,
