@@ -116,35 +116,42 @@ PILOT_COLUMNS = ["id", "name", "branch", "phase", "goal", "segment", "start_date
                  "cap_yuan", "coaches"]
 
 
-def list_pilots(session: Session, *, actor: Actor, phase: str | None = None) -> pd.DataFrame:
+def _visible_rows(session: Session, actor: Actor, *columns, phase: str | None = None) -> list:  # noqa: ANN002
+    """`columns` of the pilots the actor may see (joined to their branch): running pilots first
+    (what people open most), then upcoming, then finished ones."""
     require_role(actor, Role.hq, Role.coach, Role.branch_lead, action="pilots.list")
     visible = visible_pilot_ids(session, actor)
-    # Running pilots first (what people open most), then upcoming, then finished ones.
     phase_rank = case({"pilot": 0, "validating": 1, "scaling": 2, "planning": 3, "closed": 4, "stopped": 5},
                       value=Pilot.phase, else_=6)
-    stmt = (select(Pilot, Branch.name).join(Branch, Branch.id == Pilot.branch_id)
+    stmt = (select(*columns).select_from(Pilot).join(Branch, Branch.id == Pilot.branch_id)
             .order_by(phase_rank, Pilot.start_date, Pilot.id))
     if visible is not None:
         stmt = stmt.where(among(Pilot.id, visible))
     if phase:
         stmt = stmt.where(Pilot.phase == phase)
-    rows = session.exec(stmt).all()
+    return session.exec(stmt).all()
+
+
+def list_pilots(session: Session, *, actor: Actor, phase: str | None = None) -> pd.DataFrame:
+    rows = _visible_rows(session, actor, Pilot.id, Pilot.name, Branch.name.label("branch"), Pilot.phase, Pilot.goal,
+                         Pilot.segment, Pilot.start_date, Pilot.end_date, Pilot.budget_cap_fen, phase=phase)
     coach_names: dict[int, list[str]] = {}
     for pid, name in session.exec(select(PilotCoach.pilot_id, User.display_name)
                                   .join(User, User.id == PilotCoach.user_id)).all():
         coach_names.setdefault(pid, []).append(name)
     return pd.DataFrame([{
-        "id": p.id, "name": p.name, "branch": bname, "phase": p.phase, "goal": p.goal,
+        "id": p.id, "name": p.name, "branch": p.branch, "phase": p.phase, "goal": p.goal,
         "segment": p.segment, "start_date": p.start_date, "end_date": p.end_date,
         "day": pilot_day(p.start_date, p.end_date), "cap_yuan": p.budget_cap_fen / 100,
         "coaches": "、".join(sorted(coach_names.get(p.id, []))),
-    } for p, bname in rows], columns=PILOT_COLUMNS)
+    } for p in rows], columns=PILOT_COLUMNS)
 
 
 def pilot_choices(session: Session, *, actor: Actor) -> dict[int, str]:
-    """{id: label} of the pilots the actor may open, for select boxes."""
-    df = list_pilots(session, actor=actor)
-    return {int(r.id): f"{r.name} · {r.branch}" for r in df.itertuples()}
+    """{id: label} of the pilots the actor may open, for select boxes (three columns read, not
+    the pilot list with its coaches: HQ's choice of 2,000 pilots)."""
+    return {int(pid): f"{name} · {branch}"
+            for pid, name, branch in _visible_rows(session, actor, Pilot.id, Pilot.name, Branch.name)}
 
 
 def coach_options(session: Session, *, actor: Actor) -> dict[int, str]:
