@@ -16,6 +16,7 @@ from models.playbook import Metric, Rate
 from portal import clock, metrics
 from portal.access import Actor, require_pilot
 from portal.id_lists import among
+from portal.query_frame import frame
 from portal.targets import metric_catalogue
 
 GREEN, AMBER = 1.0, 0.8
@@ -61,11 +62,15 @@ def ratio(actual: float | None, target: float | None, direction: str) -> float |
 def _progress_long(session: Session, pilots: list[Pilot], on: date) -> pd.DataFrame:
     """progress() of many pilots as one long frame (pilot_id + COLUMNS) from one set of
     queries; pilots without targets, or not started by `on`, have no rows."""
-    targets: dict[int, list] = {}  # rows with .metric, .week, .value (columns, not ORM objects)
+    # {pilot_id: {metric: rows with .week, .value}} in entry order, read as a frame: 20,000
+    # SQLAlchemy rows cost 0.1 s at national scale, plain tuples a tenth of that.
     ids = [p.id for p in pilots]
-    for t in session.exec(select(PilotTarget.pilot_id, PilotTarget.metric, PilotTarget.week, PilotTarget.value)
-                          .where(among(PilotTarget.pilot_id, ids)).order_by(PilotTarget.id)).all():
-        targets.setdefault(t.pilot_id, []).append(t)
+    rows = frame(session, select(PilotTarget.pilot_id, PilotTarget.metric, PilotTarget.week, PilotTarget.value)
+                 .where(among(PilotTarget.pilot_id, ids)).order_by(PilotTarget.id),
+                 ["pilot_id", "metric", "week", "value"], stream=False)
+    targets: dict[int, dict[str, list]] = {}
+    for t in rows.itertuples(index=False):
+        targets.setdefault(t.pilot_id, {}).setdefault(t.metric, []).append(t)
     live = [p for p in pilots if targets.get(p.id) and on >= p.start_date]
     if not live:
         return pd.DataFrame(columns=["pilot_id", *COLUMNS])
@@ -73,22 +78,21 @@ def _progress_long(session: Session, pilots: list[Pilot], on: date) -> pd.DataFr
         select(Metric.code, Metric.name_zh, Metric.name_en, Metric.direction))}
     names |= {c: (zh, en, "higher") for c, zh, en in session.exec(select(Rate.code, Rate.name_zh, Rate.name_en))}
     rates = set(session.exec(select(Rate.code)).all())
-    codes = sorted({t.metric for p in live for t in targets[p.id]})
+    codes = sorted({code for p in live for code in targets[p.id]})
     actuals = metrics.values_of(session, windows={p.id: (p.start_date, min(on, p.end_date)) for p in live},
                                 codes=codes)
-    rows = []
+    out = []
     for pilot in live:
         end = min(on, pilot.end_date)
-        for code in sorted({t.metric for t in targets[pilot.id]}):
-            mine = [t for t in targets[pilot.id] if t.metric == code]
+        for code, mine in sorted(targets[pilot.id].items()):
             target = (rate_target(mine, pilot.start_date, end) if code in rates
                       else target_to_date(mine, pilot, on))
             actual = actuals.get(pilot.id, {}).get(code)
             zh, en, direction = names.get(code, (code, code, "higher"))
             share = ratio(actual, target, direction)
-            rows.append((pilot.id, code, zh, en, None if target is None else round(target, 4), actual, share,
-                         light(share)))
-    return pd.DataFrame(rows, columns=["pilot_id", *COLUMNS])
+            out.append((pilot.id, code, zh, en, None if target is None else round(target, 4), actual, share,
+                        light(share)))
+    return pd.DataFrame(out, columns=["pilot_id", *COLUMNS])
 
 
 def progress_many(session: Session, pilots: list[Pilot], on: date) -> dict[int, pd.DataFrame]:

@@ -31,8 +31,13 @@ def _column(values: list, interned: dict) -> np.ndarray:
 def _needs_conversion(stmt, dialect) -> bool:  # noqa: ANN001
     """Whether any selected column's type converts the driver's values (e.g. dates stored as
     text in SQLite)."""
-    return any(c.type.dialect_impl(dialect).result_processor(dialect, None) is not None
-               for c in stmt.selected_columns)
+    def converts(column) -> bool:  # noqa: ANN001
+        try:
+            return column.type.dialect_impl(dialect).result_processor(dialect, None) is not None
+        except TypeError:  # decided by the wire type (PostgreSQL floats and numerics): assume it does
+            return True
+
+    return any(converts(c) for c in stmt.selected_columns)
 
 
 def frame(session: Session, stmt, columns: list[str], *, params: dict | None = None,  # noqa: ANN001
