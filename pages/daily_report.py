@@ -96,7 +96,7 @@ else:
     # widgets redrawn at every click for someone who cannot change them).
     grid = rep["grid"]
     web.table(grid_table, grid, hide_index=True, column_config=config,
-              column_order=["employee_no", "name", *codes], width="stretch")
+              column_order=["employee_no", "name", *codes], width="stretch", placeholder="–")
     branch_values = {b["code"]: b["value"] for b in rep["branch"]}
     channel_values = {ch["code"]: ch["value"] for ch in rep["channels"]}
     texts = dict(rep["texts"])
@@ -105,10 +105,11 @@ else:
     left, right = st.columns(2)
     with left:
         st.subheader(web.t("reports.branch"))
-        web.table(branch_table, rep["branch"], hide_index=True, width="stretch", column_config=side)
+        web.table(branch_table, rep["branch"], hide_index=True, width="stretch", column_config=side, placeholder="–")
     with right:
         st.subheader(web.t("reports.channels"))
-        web.table(branch_table, rep["channels"], hide_index=True, width="stretch", column_config=side)
+        web.table(branch_table, rep["channels"], hide_index=True, width="stretch", column_config=side,
+                  placeholder="–")
     st.subheader(web.t("reports.texts"))
     for k in TEXT_FIELDS:
         st.markdown(f"**{web.t(f'reports.{k}')}**")
