@@ -159,14 +159,20 @@ def _catalogue(session: Session) -> tuple[dict[str, str], list[Rate]]:
     return _per_session(session, "metric_catalogue", load)
 
 
-def _window_table(windows: dict[int, tuple[date, date]], dialect: str):  # noqa: ANN202
-    """(pilot_id, lo, hi) rows as a derived table: `(VALUES …)` names its columns column1…3 on
-    both SQLite and PostgreSQL. Joined, each report meets only its own pilot's row; a CASE
+def _window_table(session: Session, windows: dict[int, tuple[date, date]],  # noqa: ANN202
+                  pilot_ids: list[int] | None = None):
+    """(pilot_id, lo, hi) rows of `windows` (those of `pilot_ids` when given) as a derived
+    table: `(VALUES …)` names its columns column1…3 on both SQLite and PostgreSQL. Joined, each report meets only its own pilot's row; a CASE
     with a branch per pilot was evaluated for every row (2,000 pilots: 8 s on PostgreSQL).
     The values are written into the SQL — ints and ISO dates from the pilots' own rows, never
     user text — because 6,000 bound parameters cost the driver a second to parse per query."""
+    if pilot_ids is not None:
+        wanted = set(pilot_ids)
+        windows = {p: w for p, w in windows.items() if p in wanted} or {-1: (date.min, date.min)}
+    postgres = session.get_bind().dialect.name == "postgresql"
+
     def day(d: date) -> str:
-        return f"DATE '{d.isoformat()}'" if dialect == "postgresql" else f"'{d.isoformat()}'"
+        return f"DATE '{d.isoformat()}'" if postgres else f"'{d.isoformat()}'"
 
     rows = ", ".join(f"({int(pid)}, {day(lo)}, {day(hi)})" for pid, (lo, hi) in sorted(windows.items()))
     body = text(f"SELECT column1, column2, column3 FROM (VALUES {rows}) AS w")  # noqa: S608 - ints and dates only
@@ -181,9 +187,7 @@ def _windowed(session: Session, stmt, pilot_ids: list[int], start: date, end: da
         return report_window(stmt, pilot_ids, start, end)
     # The join keeps each pilot's own rows: an IN list of the same 2,000 ids beside it cost more
     # than the aggregate itself on PostgreSQL (national reported-days count 0.23 s → 0.03 s).
-    wanted = set(pilot_ids)
-    win = _window_table({p: w for p, w in windows.items() if p in wanted} or {-1: (start, start)},
-                        session.get_bind().dialect.name)
+    win = _window_table(session, windows, pilot_ids)
     stmt = stmt.where(DailyReport.report_date >= start, DailyReport.report_date <= end)
     stmt = stmt.join(win, and_(win.c.column1 == DailyReport.pilot_id, DailyReport.report_date >= win.c.column2,
                                DailyReport.report_date <= win.c.column3))
@@ -198,9 +202,7 @@ def _report_days_of(session: Session, pilot_ids: list[int], start: date, end: da
         days = session.exec(report_window(select(DailyReport.pilot_id, func.count()), pilot_ids, start, end)
                             .group_by(DailyReport.pilot_id)).all()
         return {pid: n for pid, n in days}, set()
-    wanted = set(pilot_ids)
-    win = _window_table({p: w for p, w in windows.items() if p in wanted} or {-1: (start, start)},
-                        session.get_bind().dialect.name)
+    win = _window_table(session, windows, pilot_ids)
     inside = func.sum(case((and_(DailyReport.report_date >= win.c.column2, DailyReport.report_date <= win.c.column3),
                             1), else_=0))
     rows = session.exec(select(DailyReport.pilot_id, func.count(), inside)
@@ -213,7 +215,7 @@ def _snapshots(session: Session, windows: dict[int, tuple[date, date]]):  # noqa
     the pilot's window (value NULL when never). One index walk back from the window's end per
     pilot and metric, which stops at the first report that has the value: grouping every
     report's snapshots to find the last day read 400,000 rows for 2,000 pilots."""
-    win = _window_table(windows, session.get_bind().dialect.name)
+    win = _window_table(session, windows)
     codes = select(Metric.code).where(Metric.level == "branch").subquery("snapshot_metric")
     value = (select(BranchEntry.value).join(DailyReport, DailyReport.id == BranchEntry.report_id)
              .where(DailyReport.pilot_id == win.c.column1, DailyReport.report_date >= win.c.column2,
@@ -235,9 +237,8 @@ def _total_terms(session: Session, pilot_ids: list[int], start: date, end: date,
     if not out:
         return out
     if whole:
-        kept = select(PilotTotal.pilot_id, PilotTotal.metric, PilotTotal.value)
-        win = _window_table({p: windows[p] for p in whole}, session.get_bind().dialect.name)
-        for pid, metric, value in session.exec(kept.join(win, win.c.column1 == PilotTotal.pilot_id)).all():
+        kept = select(PilotTotal.pilot_id, PilotTotal.metric, PilotTotal.value).where(among(PilotTotal.pilot_id, whole))
+        for pid, metric, value in session.exec(kept).all():
             out[pid][metric] = float(value)
     partial = [p for p in out if p not in whole]
     if partial:
@@ -245,7 +246,8 @@ def _total_terms(session: Session, pilot_ids: list[int], start: date, end: date,
                           .join(DailyReport, DailyReport.id == ReportTotal.report_id), partial, start, end, windows)
         for pid, metric, value in session.exec(flows.group_by(DailyReport.pilot_id, ReportTotal.metric)).all():
             out[pid][metric] = float(value)
-    for pid, metric, value in session.exec(_snapshots(session, {p: windows[p] if windows else (start, end) for p in out})).all():
+    own = {p: windows[p] if windows else (start, end) for p in out}
+    for pid, metric, value in session.exec(_snapshots(session, own)).all():
         if value is not None:
             out[pid][metric] = float(value)
     return out
