@@ -4,10 +4,11 @@ Item writes live in portal/sop_items.py, read queries in portal/sop_views.py."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
 import pandas as pd
+from sqlalchemy import and_, case
 from sqlmodel import Session, col, select
 
 from models.org import Role
@@ -105,7 +106,20 @@ def overdue(df: pd.DataFrame, on: date) -> pd.Series:
     """Open items whose due date has passed (needs columns status, due_date)."""
     if df.empty:
         return pd.Series([], dtype=bool, index=df.index)
-    return df["status"].isin(OPEN) & (pd.to_datetime(df["due_date"]).dt.date < on)
+    # Timestamps compared as such: `.dt.date` made a Python date per item.
+    return df["status"].isin(OPEN) & (pd.to_datetime(df["due_date"]) < pd.Timestamp(on))
+
+
+def status_on(on: date):  # noqa: ANN201
+    """An item's status as it stood at the end of `on`, as a SQL expression: an item closed
+    after that day was still being worked on ("doing") then."""
+    after_on = datetime.combine(on + timedelta(days=1), time(0), tzinfo=clock.SHANGHAI)
+    return case((ChecklistItem.done_at >= after_on, ItemStatus.doing.value), else_=ChecklistItem.status)
+
+
+def overdue_on(on: date):  # noqa: ANN201
+    """overdue() as a SQL condition on the status at the end of `on`."""
+    return and_(status_on(on).in_(OPEN), ChecklistItem.due_date < on)
 
 
 def rate(done: int, total: int, skipped: int) -> float:

@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 from sqlalchemy import case
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models.org import User
 from models.pilot import Pilot
@@ -18,8 +18,7 @@ from portal import clock
 from portal.access import Actor, require_pilot, require_role, visible_pilot_ids
 from portal.i18n import label
 from portal.id_lists import among
-from portal.query_frame import frame
-from portal.sop import OPEN, RHYTHM_KIND, STEPS, allowed_moves, overdue, rate
+from portal.sop import OPEN, RHYTHM_KIND, STEPS, allowed_moves, overdue, overdue_on, rate, status_on
 from portal.sop_items import EDIT_ROLES, VIEW_ROLES, eligible_assignees
 
 ITEM_COLUMNS = [
@@ -174,26 +173,20 @@ def completion(session: Session, *, actor: Actor, pilot_ids: list[int] | None = 
 
 
 def completion_of(session: Session, pilot_ids: list[int], on: date) -> pd.DataFrame:
-    """completion() for pilots whose scope the caller has checked: four columns per item, not
-    the display frame (the HQ portfolio counts every pilot's items on each visit)."""
-    # "Done after `on`" is compared in SQL: reading done_at itself would convert 90,000
-    # timestamps one by one (national portfolio 0.9 s → 0.2 s).
-    after_on = datetime.combine(on + timedelta(days=1), time(0), tzinfo=clock.SHANGHAI)
-    later = case((ChecklistItem.done_at >= after_on, 1), else_=0)
-    stmt = (select(ChecklistItem.pilot_id, ChecklistItem.status, ChecklistItem.due_date, later)
-            .where(among(ChecklistItem.pilot_id, pilot_ids)))
-    df = frame(session, stmt, ["pilot_id", "status", "due_date", "done_later"], stream=False)  # 4 narrow columns
-    counts = pd.DataFrame(0, index=pd.Index(pilot_ids, name="pilot_id"), columns=["total", "done", "skipped",
-                                                                                  "overdue"])
-    if not df.empty:
-        df.loc[df["done_later"] == 1, "status"] = ItemStatus.doing.value
-        df["overdue"] = overdue(df, on)
-        df["done"] = df["status"] == ItemStatus.done
-        df["skipped"] = df["status"] == ItemStatus.skipped
-        grouped = df.groupby("pilot_id").agg(total=("status", "size"), done=("done", "sum"),
-                                             skipped=("skipped", "sum"), overdue=("overdue", "sum"))
-        counts.loc[grouped.index] = grouped.astype(int).to_numpy()
-    out = counts.reset_index()
+    """completion() for pilots whose scope the caller has checked, counted in the database: the
+    HQ portfolio counts every pilot's items on each visit (national scale: 90,000 items, which
+    cost 0.3 s to fetch and count in pandas; one row per pilot comes back now)."""
+    state = status_on(on)
+
+    def count(condition):  # noqa: ANN001, ANN202
+        return func.sum(case((condition, 1), else_=0))
+
+    stmt = (select(ChecklistItem.pilot_id, func.count(), count(state == ItemStatus.done.value),
+                   count(state == ItemStatus.skipped.value), count(overdue_on(on)))
+            .where(among(ChecklistItem.pilot_id, pilot_ids)).group_by(ChecklistItem.pilot_id))
+    counted = {pid: (int(t), int(d), int(k), int(o)) for pid, t, d, k, o in session.exec(stmt).all()}
+    rows = [(pid, *counted.get(pid, (0, 0, 0, 0))) for pid in pilot_ids]
+    out = pd.DataFrame(rows, columns=COMPLETION_COLUMNS[:-1])
     out["completion_rate"] = [rate(d, t, k) for d, t, k in zip(out["done"], out["total"], out["skipped"],
                                                                 strict=True)]
     return out[COMPLETION_COLUMNS]
