@@ -58,6 +58,8 @@ with left:
     st.subheader(web.t("programme.heatmap"))
     names = [web.t(f"programme.stage_n.{i}") for i in range(1, 5)]
     st.plotly_chart(web.memo(programme_charts.heatmap_figure, v["heatmap"], names), width="stretch")
+    if v["heatmap"].index.name == "region":
+        st.caption(web.t("programme.heatmap_by_region", n=portfolio.HEATMAP_BRANCHES))
 with right:
     st.subheader(web.t("programme.funnel"))
     st.plotly_chart(web.memo(programme_charts.funnel_figure, v["funnel"], web.t), width="stretch")

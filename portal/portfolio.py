@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from sqlmodel import Session, col, select
 
@@ -20,6 +21,7 @@ from portal.sop_views import completion_of
 
 COLUMNS = ["pilot_id", "pilot", "branch", "branch_id", "region", "is_county", "phase", "stage", "day", "days",
            "kpi", "budget_used_pct", "sop_completion", "overdue", "missing_reports", "latest_blocker"]
+HEATMAP_BRANCHES = 30  # more branches than this are shown per region
 PHASE_ORDER = [Phase.planning, Phase.pilot, Phase.validating, Phase.scaling, Phase.closed, Phase.stopped]
 
 
@@ -90,14 +92,20 @@ def funnel(df: pd.DataFrame) -> pd.DataFrame:
                          "pilots": [int(counts.get(str(p), 0)) for p in PHASE_ORDER]})
 
 
-def heatmap(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows: branches; columns: stages 1–4; 1 marks the confirmed stage."""
-    branches = df.drop_duplicates("branch_id")[["branch", "stage"]]
-    grid = pd.DataFrame(0, index=branches["branch"], columns=[1, 2, 3, 4])
-    for name, stage in zip(branches["branch"], branches["stage"], strict=True):
-        if pd.notna(stage):
-            grid.loc[name, int(stage)] = 1
-    return grid
+def heatmap(df: pd.DataFrame, max_branches: int = HEATMAP_BRANCHES) -> pd.DataFrame:
+    """Stages 1–4 as columns. Up to `max_branches` branches: a row per branch, 1 marking its
+    confirmed stage. More (a province, the whole bank): a row per region counting its branches
+    at each stage — 2,000 branch rows would be a chart 56,000 px tall; filtering a region
+    brings the branch rows back. The index name says which: "branch" or "region"."""
+    branches = df.drop_duplicates("branch_id")
+    by = "branch" if len(branches) <= max_branches else "region"
+    stage = pd.to_numeric(branches["stage"], errors="coerce").to_numpy(dtype="float64")
+    known = ~np.isnan(stage)
+    labels, row = np.unique(branches[by].astype(str).to_numpy(), return_inverse=True) if by == "region" else \
+        (branches["branch"].to_numpy(), np.arange(len(branches)))
+    grid = np.zeros((len(labels), 4), dtype=np.int64)
+    np.add.at(grid, (row[known], stage[known].astype(np.int64) - 1), 1)  # by position, not a .loc per branch
+    return pd.DataFrame(grid, index=pd.Index(labels, name=by), columns=[1, 2, 3, 4])
 
 
 def pilot_notes(session: Session, *, actor: Actor, pilot_id: int, limit: int = 10) -> dict:

@@ -18,9 +18,12 @@ def funnel_figure(df: pd.DataFrame, t: Callable[[str], str]) -> go.Figure:
 
 
 def heatmap_figure(grid: pd.DataFrame, stage_names: list[str]) -> go.Figure:
+    """portfolio.heatmap's grid: branch rows marked 1 at their stage, or region rows whose cells
+    count branches (written in the cell)."""
+    counts = grid.index.name == "region"
     fig = go.Figure(go.Heatmap(z=grid.values, x=stage_names, y=list(grid.index), colorscale=[[0, "#F5F6F8"],
                                                                                             [1, "#B8232F"]],
-                               showscale=False, xgap=2, ygap=2))
+                               showscale=False, xgap=2, ygap=2, texttemplate="%{z}" if counts else None))
     fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=max(220, 28 * len(grid) + 60))
     return fig
 

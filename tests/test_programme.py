@@ -226,6 +226,21 @@ def test_portfolio_scope(engine, world):
         db.run(portfolio.portfolio, engine=engine, write=False, actor=staff)
 
 
+def test_heatmap_marks_branches_and_rolls_regions_up_when_many():
+    import pandas as pd
+
+    df = pd.DataFrame({"branch_id": [1, 1, 2, 3, 4], "branch": ["甲", "甲", "乙", "丙", "丁"],
+                       "region": ["东", "东", "东", "西", "西"], "stage": [2, 2, 4, None, 2]})
+    few = portfolio.heatmap(df)
+    assert few.index.name == "branch" and list(few.index) == ["甲", "乙", "丙", "丁"]
+    assert few.to_numpy().tolist() == [[0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 1, 0, 0]]
+    many = portfolio.heatmap(df, max_branches=3)  # four branches: one row per region, counting them
+    assert many.index.name == "region" and sorted(many.index) == ["东", "西"]
+    assert many.loc["东"].tolist() == [0, 1, 0, 1] and many.loc["西"].tolist() == [0, 1, 0, 0]
+    assert portfolio.view(df.assign(phase="pilot", is_county=True, kpi="grey", overdue=0, missing_reports=0),
+                          (), ("西",), False)["heatmap"].index.name == "branch"
+
+
 def test_capability_self_assessment(engine, world):
     branch = world["ids"]["subs"][1]
     codes = [c["code"] for c in db.run(lambda session: capability.capabilities(session, "zh"), engine=engine)]
