@@ -101,11 +101,12 @@ def _progress_long(session: Session, pilots: list[Pilot], on: date) -> pd.DataFr
     order = {p.id: i for i, p in enumerate(pilots)}
     live.sort(key=lambda p: order[p.id])
     actuals = metrics.values_of(session, windows={p.id: (p.start_date, min(on, p.end_date)) for p in live},
-                                codes=sorted(set(t["metric"])))
+                                codes=sorted(t["metric"].unique()))
     # Per target row: its pilot's start and "to date" end, then the flow part / rate candidate.
-    pid = t["pilot_id"].to_numpy(dtype=np.int64)
-    start = np.array([started[p].start_date for p in pid], dtype="datetime64[D]")
-    end = np.array([min(on, started[p].end_date) for p in pid], dtype="datetime64[D]")
+    # Dates converted once per pilot, then spread to its rows by position (not per target row).
+    at = pd.Index([p.id for p in live]).get_indexer(t["pilot_id"].to_numpy(dtype=np.int64))
+    start = clock.day_array([p.start_date for p in live])[at]
+    end = clock.day_array([min(on, p.end_date) for p in live])[at]
     week, value = t["week"].to_numpy(dtype=np.int64), t["value"].to_numpy(dtype="float64")
     is_rate = t["metric"].isin(rates).to_numpy()
     t = t.assign(flow=np.where(is_rate, 0.0, _flow_shares(week, value, _elapsed_days(start, end))),
@@ -116,8 +117,9 @@ def _progress_long(session: Session, pilots: list[Pilot], on: date) -> pd.DataFr
     grouped["order"] = grouped["pilot_id"].map(order)
     grouped = grouped.sort_values(["order", "metric"], kind="stable").reset_index(drop=True)
     target = np.where(grouped["is_rate"], grouped["best"], grouped["flow"]).astype("float64")
-    meta = [names.get(code, (code, code, "higher")) for code in grouped["metric"]]
-    actual = np.array([actuals.get(p, {}).get(code) for p, code in zip(grouped["pilot_id"], grouped["metric"],
+    codes = grouped["metric"].tolist()  # plain strs: iterating an Arrow string column is 10× slower
+    meta = [names.get(code, (code, code, "higher")) for code in codes]
+    actual = np.array([actuals.get(p, {}).get(code) for p, code in zip(grouped["pilot_id"].tolist(), codes,
                                                                         strict=True)], dtype="float64")
     share = ratios(actual, target, np.array([m[2] != "higher" for m in meta]))
     return pd.DataFrame({

