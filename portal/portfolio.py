@@ -92,13 +92,13 @@ def funnel(df: pd.DataFrame) -> pd.DataFrame:
                          "pilots": [int(counts.get(str(p), 0)) for p in PHASE_ORDER]})
 
 
-def heatmap(df: pd.DataFrame, max_branches: int = HEATMAP_BRANCHES) -> pd.DataFrame:
+def heatmap(df: pd.DataFrame, max_branches: int | None = None) -> pd.DataFrame:
     """Stages 1–4 as columns. Up to `max_branches` branches: a row per branch, 1 marking its
     confirmed stage. More (a province, the whole bank): a row per region counting its branches
     at each stage — 2,000 branch rows would be a chart 56,000 px tall; filtering a region
     brings the branch rows back. The index name says which: "branch" or "region"."""
     branches = df.drop_duplicates("branch_id")
-    by = "branch" if len(branches) <= max_branches else "region"
+    by = "branch" if len(branches) <= (max_branches or HEATMAP_BRANCHES) else "region"
     stage = pd.to_numeric(branches["stage"], errors="coerce").to_numpy(dtype="float64")
     known = ~np.isnan(stage)
     labels, row = np.unique(branches[by].astype(str).to_numpy(), return_inverse=True) if by == "region" else \

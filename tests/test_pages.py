@@ -73,3 +73,16 @@ def test_login_form_and_logout(demo_db):
     assert at.title[0].value == navigation_title(navigation.HOME["coach"])
     at.sidebar.button(key="logout").click().run()
     assert at.title[0].value == "登录"
+
+
+def test_portfolio_heat_map_rolls_branches_up_per_region_when_there_are_many(demo_db, monkeypatch):
+    from portal import portfolio
+
+    def notes(at: AppTest) -> list[str]:
+        return [c.value for c in at.caption if "按区域汇总" in c.value]
+
+    at = goto(open_as("hq_wang"), "portfolio")
+    assert not at.exception and not notes(at)  # the demo's few branches: a row each
+    monkeypatch.setattr(portfolio, "HEATMAP_BRANCHES", 1)
+    at = goto(open_as("hq_wang"), "portfolio")
+    assert not at.exception and notes(at) == [translate("zh", "programme.heatmap_by_region", n=1)]
