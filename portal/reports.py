@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 from sqlmodel import Session, col, select
 
@@ -165,12 +166,15 @@ def load_report(session: Session, *, actor: Actor, pilot_id: int, report_date: d
     staff = org.staff_of_branch(session, pilot.branch_id)
     report = report_store.find_report(session, pilot_id, report_date)
     content = report_store.read_content(session, report)
-    grid = pd.DataFrame([{
-        "staff_id": s.id, "employee_no": s.employee_no, "name": s.name,
-        **{m.code: display_value(m, content.staff.get(s.id, {}).get(m.code)) for m in cat.staff},
-    } for s in staff], columns=["staff_id", "employee_no", "name", *(m.code for m in cat.staff)])
-    for m in cat.staff:
-        grid[m.code] = grid[m.code].astype("float64")
+    # Built from whole columns, so the metrics share one float block: a frame whose columns were
+    # replaced one by one is consolidated again by every copy (the data editor copies it at
+    # every click).
+    grid = pd.DataFrame({
+        "staff_id": [s.id for s in staff], "employee_no": [s.employee_no for s in staff],
+        "name": [s.name for s in staff],
+        **{m.code: np.array([display_value(m, content.staff.get(s.id, {}).get(m.code)) for s in staff],
+                            dtype="float64") for m in cat.staff},
+    }, columns=["staff_id", "employee_no", "name", *(m.code for m in cat.staff)])
     refusal = edit_refusal(actor, pilot, report_date)
 
     def column(m: MetricSpec, value: object = None) -> dict:
