@@ -43,19 +43,21 @@ page_no = min(st.session_state.get(page_key, 1), pages)
 first = (page_no - 1) * PAGE_SIZE
 st.caption(web.t("qa.count", n=len(df), shown=f"{first + 1}–{min(len(df), first + PAGE_SIZE)}" if len(df) else 0))
 
-for row in df.iloc[first:first + PAGE_SIZE].to_dict("records"):
+shown = df.iloc[first:first + PAGE_SIZE]
+columns = {c: shown[c].tolist() for c in shown}  # plain values: to_dict("records") walks Arrow strings slowly
+for i in range(len(shown)):
+    row = {c: values[i] for c, values in columns.items()}
+    # An entry is three elements (box, caption, one text block): 15 entries are redrawn at every click.
     with st.container(border=True):
         meta = CATEGORY.get(row["category"], "")
         if editor:
             meta += f" · {STATUS.get(row['status'], '')} · #{row['id']}"
         st.caption(meta)
-        st.text(web.t("qa.q_prefix") + row["question"])
-        st.text(web.t("qa.a_prefix") + (row["answer"] or web.t("qa.no_answer")))
         extra = [web.t("qa.tags_line", tags=row["tags"]) if row["tags"] else "",
                  web.t("qa.source_line", pilot=row["source_pilot"], date=row["source_date"] or "")
                  if row["source_pilot"] else ""]
-        if any(extra):
-            st.text(" · ".join(e for e in extra if e))
+        lines = [web.t("qa.q_prefix") + row["question"], web.t("qa.a_prefix") + (row["answer"] or web.t("qa.no_answer"))]
+        st.text("\n".join([*lines, " · ".join(e for e in extra if e)] if any(extra) else lines))
 
 if pages > 1:
     st.pagination(pages, default=page_no, key=page_key)

@@ -86,3 +86,12 @@ def test_portfolio_heat_map_rolls_branches_up_per_region_when_there_are_many(dem
     monkeypatch.setattr(portfolio, "HEATMAP_BRANCHES", 1)
     at = goto(open_as("hq_wang"), "portfolio")
     assert not at.exception and notes(at) == [translate("zh", "programme.heatmap_by_region", n=1)]
+
+
+def test_qa_entries_show_question_and_answer_as_one_plain_text_block(demo_db):
+    at = goto(open_as("staff_demo"), "qa")
+    blocks = [t.value for t in at.text]
+    q, a = translate("zh", "qa.q_prefix"), translate("zh", "qa.a_prefix")
+    assert 0 < len(blocks) <= 15  # one page of entries
+    assert all(b.startswith(q) and f"\n{a}" in b for b in blocks), blocks[:2]
+    assert not at.markdown or all(q not in m.value for m in at.markdown)  # never rendered as Markdown
