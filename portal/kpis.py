@@ -24,9 +24,9 @@ GREEN, AMBER = 1.0, 0.8
 COLUMNS = ["metric", "name_zh", "name_en", "target", "actual", "ratio", "light"]
 
 
-def lights(ratios: np.ndarray) -> np.ndarray:
+def lights(shares: np.ndarray) -> np.ndarray:
     """light() of an array of ratios (NaN = unmeasurable)."""
-    return np.select([np.isnan(ratios), ratios >= GREEN, ratios >= AMBER], ["grey", "green", "amber"], "red")
+    return np.select([np.isnan(shares), shares >= GREEN, shares >= AMBER], ["grey", "green", "amber"], "red")
 
 
 def light(ratio: float | None) -> str:
@@ -159,9 +159,9 @@ def progress(session: Session, pilot: Pilot, on: date) -> pd.DataFrame:
     return progress_many(session, [pilot], on)[pilot.id]
 
 
-def _worst(lights) -> str:  # noqa: ANN001
+def _worst(colours) -> str:  # noqa: ANN001
     """red before amber before green; grey when none of them (nothing measurable)."""
-    present = set(lights)
+    present = set(colours)
     return next((colour for colour in ("red", "amber", "green") if colour in present), "grey")
 
 
