@@ -37,6 +37,17 @@ def measure(fn: Callable[[], object], *, repeat: int = 5, warmup: int = 1) -> li
     return [timed(fn) for _ in range(repeat)]
 
 
+def interleaved(fn: Callable[[], object], floor: Callable[[], object], *, repeat: int = 5,
+                warmup: int = 1) -> tuple[list[float], list[float]]:
+    """Seconds of `repeat` calls of `fn` and of `floor`, taken in turns (fn, floor, fn, …) so a
+    change in the machine's load during the run weighs on both alike."""
+    for _ in range(warmup):
+        fn()
+        floor()
+    pairs = [(timed(fn), timed(floor)) for _ in range(repeat)]
+    return [a for a, _ in pairs], [b for _, b in pairs]
+
+
 def summary(values: list[float]) -> dict:
     """median, p95 (nearest rank), min and max of a list of seconds."""
     ordered = sorted(values)

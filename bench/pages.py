@@ -7,8 +7,8 @@ first visit of a page; warm: a rerun of the same session, as after a widget clic
 Two floors: `bare` — a script with nothing in it, run by AppTest; `shell` — an empty page
 inside the portal for the same user (sign-in check against the database, sidebar, role
 navigation), i.e. what every portal page costs before it does anything, measured for the same
-user right after each page's warm runs. Ratios are given against both; the shell floor is the
-fair one for a page's own cost.
+user in turns with each page's warm reruns. Ratios are given against both; the shell floor is
+the fair one for a page's own cost.
 Page scripts are compiled once, as by `streamlit run` (see compiled_once): AppTest alone
 recompiles them on every run.
 
@@ -33,7 +33,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import datasets
-from bench.harness import backends, machine, measure, parser, print_table, ratio, summary, timed, write_json
+from bench.harness import (
+    backends,
+    interleaved,
+    machine,
+    measure,
+    parser,
+    print_table,
+    ratio,
+    summary,
+    timed,
+    write_json,
+)
 
 TIMEOUT = 120
 COLD_TARGET = {("province", "sqlite"): 0.5, ("national", "postgres"): 1.0}
@@ -125,24 +136,27 @@ def shell_floor_seconds(username: str, repeat: int) -> list[float]:
 
 
 def page_case(role: str, username: str, key: str, repeat: int) -> dict:
-    """Cold and warm reruns of one page, and the shell floor for the same user measured right
-    after the warm runs: a floor taken minutes earlier drifts with the machine's load (a shared
-    2-core host), which moved pages near 3× across the line from one run to the next."""
+    """Cold and warm reruns of one page; warm reruns taken in turns with reruns of the empty
+    portal page for the same user (the shell floor), so both see the same machine: a floor
+    taken minutes earlier, or even right after, drifts with the load of a shared 2-core host,
+    which moved pages near 3× across the line from one run to the next."""
     from portal import web
     from tests.apptest import goto, open_as
 
-    at = open_as(username)
-    goto(at, key)  # imports and first queries: untimed
-    errors = [str(e.value) for e in at.exception] + [str(e.value) for e in at.error]
-    cold = []
-    for _ in range(repeat):
-        clear_caches()
-        at.session_state[web.READS_KEY] = {}  # what this browser session keeps (portal.web.load)
-        cold.append(timed(at.run))
-    warm = measure(at.run, repeat=repeat * 2, warmup=1)
-    errors += [str(e.value) for e in at.exception]
+    with empty_portal_page() as floor_key:
+        at = open_as(username)
+        goto(at, key)  # imports and first queries: untimed
+        errors = [str(e.value) for e in at.exception] + [str(e.value) for e in at.error]
+        cold = []
+        for _ in range(repeat):
+            clear_caches()
+            at.session_state[web.READS_KEY] = {}  # what this browser session keeps (portal.web.load)
+            cold.append(timed(at.run))
+        shell = goto(open_as(username), floor_key)
+        warm, floor = interleaved(at.run, shell.run, repeat=repeat * 2, warmup=2)
+        errors += [str(e.value) for e in at.exception]
     return {"page": key, "role": role, "user": username, "cold": summary(cold), "warm": summary(warm),
-            "shell_adjacent": summary(shell_floor_seconds(username, repeat)), "errors": errors[:3]}
+            "shell_adjacent": summary(floor), "errors": errors[:3]}
 
 
 @contextmanager
