@@ -1,3 +1,4 @@
+import pandas as pd
 import streamlit as st
 
 from models.budget import BudgetCategory, BudgetStatus
@@ -8,6 +9,11 @@ from portal.budget_lines import TEMPLATE_ROLES
 actor = web.page("budget")
 CATEGORIES = [c.value for c in BudgetCategory]
 STATUSES = [s.value for s in BudgetStatus]
+
+
+def translated(df: pd.DataFrame, column: str, catalogue: str) -> pd.DataFrame:
+    """The table with `column`'s codes in the user's words (kept Arrow-encoded by web.table)."""
+    return df.assign(**{column: df[column].map(web.fmt(catalogue))})
 
 
 def columns(df) -> dict:
@@ -54,14 +60,11 @@ def tab_view() -> None:
     st.subheader(web.t("budget.by_category"))
     cats = web.load(budget_views.by_category, pilot_id=pid)
     st.plotly_chart(web.memo(budget_charts.plan_figure, cats, web.t), key="plan_chart")
-    cats = cats.assign(category=cats["category"].map(web.fmt("budget.cat")))
-    st.dataframe(cats, hide_index=True, width="stretch",
-                 column_config=columns(cats))
+    web.table(translated, cats, "category", "budget.cat", hide_index=True, width="stretch", column_config=columns(cats))
     st.subheader(web.t("budget.by_status"))
     stats = web.load(budget_views.by_status, pilot_id=pid)
-    stats = stats.assign(status=stats["status"].map(web.fmt("budget.status")))
-    st.dataframe(stats, hide_index=True, width="stretch",
-                 column_config=columns(stats))
+    web.table(translated, stats, "status", "budget.status", hide_index=True, width="stretch",
+              column_config=columns(stats))
 
 
 def tab_lines() -> None:

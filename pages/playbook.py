@@ -16,14 +16,15 @@ def text_block(label_key: str, value: str) -> None:
         st.text(value)
 
 
-# The frames below are rebuilt only when their content changes (web.memo): a package shows
-# five to eight tables, and building and translating them on every click was most of a rerun.
+# The tables below are built, translated and Arrow-encoded only when their content changes
+# (web.table): a package shows five to eight tables, and doing that on every click was most of
+# a rerun.
 def steps_frame(steps: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(steps, columns=["day_offset", "title", "detail"])
 
 
 def steps_table(steps: list[dict]) -> None:
-    st.dataframe(web.memo(steps_frame, steps), hide_index=True, width="stretch", column_config={
+    web.table(steps_frame, steps, hide_index=True, width="stretch", column_config={
         "day_offset": st.column_config.NumberColumn(web.t("playbook.col.day_offset"), format="D%d", width="small"),
         "title": web.t("playbook.col.title"), "detail": st.column_config.TextColumn(web.t("playbook.col.detail"),
                                                                                      width="large")})
@@ -44,7 +45,7 @@ def sop_frame(items: list[dict]) -> pd.DataFrame:
 def sop_table(templates: list[dict]) -> None:
     for tpl in templates:
         st.text(tpl["name"])
-        st.dataframe(web.memo(sop_frame, tpl["items"]), hide_index=True, width="stretch", column_config={
+        web.table(sop_frame, tpl["items"], hide_index=True, width="stretch", column_config={
             "day_offset": st.column_config.NumberColumn(web.t("playbook.col.day_offset"), format="D%d"),
             "title": web.t("playbook.col.title"), "owner_role": web.t("playbook.col.owner"),
             "evidence_required": st.column_config.CheckboxColumn(web.t("playbook.col.evidence"))})
@@ -58,7 +59,7 @@ def kpi_frame(kpis: list[dict]) -> pd.DataFrame:
 
 
 def kpi_table(kpis: list[dict]) -> None:
-    st.dataframe(web.memo(kpi_frame, kpis), hide_index=True, width="stretch", column_config={
+    web.table(kpi_frame, kpis, hide_index=True, width="stretch", column_config={
         c: web.t(f"playbook.col.{c}") for c in ("name", "target", "unit", "basis")})
 
 
