@@ -29,7 +29,8 @@ if not choices:
 pid = st.selectbox(web.t("budget.pilot"), list(choices), format_func=choices.get, key="budget_pilot")
 ov = web.load(budget_views.overview, pilot_id=pid)
 
-c1, c2, c3, c4 = st.columns(4)
+# Two rows of two: amounts of six digits and fen did not fit four across ("¥100,00…").
+(c1, c2), (c3, c4) = st.columns(2), st.columns(2)
 c1.metric(web.t("budget.m.limit"), ov["limit_text"], border=True,
           help=web.t("budget.m.limit_help", cap=ov["cap_text"], overrides=ov["overrides_text"]))
 c2.metric(web.t("budget.m.used"), ov["used_text"], border=True,
