@@ -47,7 +47,7 @@ def _flow_shares(week: np.ndarray, value: np.ndarray, elapsed: np.ndarray) -> np
 
 def _weeks_reached(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """The pilot week `end` falls in (at least week 1)."""
-    return np.maximum(1, (end - start).astype("timedelta64[D]").astype(np.int64) // 7 + 1)
+    return np.maximum(1, (_elapsed_days(start, end) - 1) // 7 + 1)
 
 
 def target_to_date(rows: list, pilot: Pilot, on: date) -> float:
@@ -110,13 +110,12 @@ def _progress_long(session: Session, pilots: list[Pilot], on: date) -> pd.DataFr
     week, value = t["week"].to_numpy(dtype=np.int64), t["value"].to_numpy(dtype="float64")
     is_rate = t["metric"].isin(rates).to_numpy()
     t = t.assign(flow=np.where(is_rate, 0.0, _flow_shares(week, value, _elapsed_days(start, end))),
-                 candidate=np.where(is_rate & (week <= _weeks_reached(start, end)), value, np.nan), is_rate=is_rate)
-    grouped = t.groupby(["pilot_id", "metric"], sort=False).agg(flow=("flow", "sum"), best=("candidate", "max"),
-                                                                  is_rate=("is_rate", "first"))
+                 candidate=np.where(is_rate & (week <= _weeks_reached(start, end)), value, np.nan))
+    grouped = t.groupby(["pilot_id", "metric"], sort=False).agg(flow=("flow", "sum"), best=("candidate", "max"))
     grouped = grouped.reset_index()
     grouped["order"] = grouped["pilot_id"].map(order)
     grouped = grouped.sort_values(["order", "metric"], kind="stable").reset_index(drop=True)
-    target = np.where(grouped["is_rate"], grouped["best"], grouped["flow"]).astype("float64")
+    target = np.where(grouped["metric"].isin(rates), grouped["best"], grouped["flow"]).astype("float64")
     codes = grouped["metric"].tolist()  # plain strs: iterating an Arrow string column is 10× slower
     meta = [names.get(code, (code, code, "higher")) for code in codes]
     actual = np.array([actuals.get(p, {}).get(code) for p, code in zip(grouped["pilot_id"].tolist(), codes,

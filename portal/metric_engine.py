@@ -250,10 +250,9 @@ def _total_terms(session: Session, pilot_ids: list[int], start: date, end: date,
     parts.append(_snapshots(session, own))
     for stmt in parts:
         rows = frame(session, stmt, ["pilot_id", "metric", "value"], stream=False)
-        values = rows["value"].astype("float64")
-        rows = rows[values.notna()]
-        for pid, metric, value in zip(rows["pilot_id"].tolist(), rows["metric"].tolist(),
-                                      values[values.notna()].tolist(), strict=True):
+        rows = rows.assign(value=rows["value"].astype("float64")).dropna(subset=["value"])  # unreported snapshots
+        for pid, metric, value in zip(rows["pilot_id"].tolist(), rows["metric"].tolist(), rows["value"].tolist(),
+                                      strict=True):
             out[pid][metric] = value
     return out
 

@@ -101,8 +101,10 @@ def heatmap(df: pd.DataFrame, max_branches: int | None = None) -> pd.DataFrame:
     by = "branch" if len(branches) <= (max_branches or HEATMAP_BRANCHES) else "region"
     stage = pd.to_numeric(branches["stage"], errors="coerce").to_numpy(dtype="float64")
     known = ~np.isnan(stage)
-    labels, row = np.unique(branches[by].astype(str).to_numpy(), return_inverse=True) if by == "region" else \
-        (branches["branch"].to_numpy(), np.arange(len(branches)))
+    if by == "region":
+        labels, row = np.unique(branches["region"].astype(str).to_numpy(), return_inverse=True)
+    else:
+        labels, row = branches["branch"].to_numpy(), np.arange(len(branches))
     grid = np.zeros((len(labels), 4), dtype=np.int64)
     np.add.at(grid, (row[known], stage[known].astype(np.int64) - 1), 1)  # by position, not a .loc per branch
     return pd.DataFrame(grid, index=pd.Index(labels, name=by), columns=[1, 2, 3, 4])
