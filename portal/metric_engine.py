@@ -5,8 +5,8 @@ Aggregation rules:
 - branch-level metrics (staff_active, wecom_customers_total, nps) are point-in-time snapshots:
   the last reported value in the period;
 - the wecom_adds channel split (per branch) is summed per channel;
-- rates come from the `Rate` rows only: numerator / denominator, where each term is a metric
-  (aggregated as above) or a base — `active_staff` (active staff of the pilot's branch subtree
+- rates come from the `Rate` rows only (applied by portal.metric_rates): numerator /
+  denominator, where each term is a metric (aggregated as above) or a base — `active_staff` (active staff of the pilot's branch subtree
   today) or `customer_base` (the pilot branch's customer base, or the sum over its subtree
   when the branch itself has none). A `per_week` rate scales its numerator to a week:
   numerator / reported days × 7 (days without a report neither add nor dilute).
@@ -33,6 +33,7 @@ from models.reports import BranchEntry, DailyEntry, DailyReport, PilotTotal, Rep
 from portal.access import branch_children
 from portal.errors import ValidationFailed
 from portal.id_lists import among
+from portal.metric_rates import apply_rates, rate_status
 from portal.query_frame import frame
 
 BASES = ("active_staff", "customer_base")
@@ -312,34 +313,6 @@ def compute_terms(session: Session, *, pilot_ids: list[int], start: date, end: d
     for base in BASES:
         terms[base] = terms.index.get_level_values("pilot_id").map(bases[base])
     return terms[columns].astype("float64")
-
-
-def apply_rates(terms: pd.DataFrame, rates: list[Rate]) -> pd.DataFrame:
-    """A column per rate code whose terms `terms` has: numerator / denominator (NaN when the
-    denominator is 0 or unknown), defined by the Rate rows only."""
-    out = pd.DataFrame(index=terms.index)
-    for rate in rates:
-        if rate.numerator not in terms or rate.denominator not in terms:
-            continue  # e.g. per-staff totals have no branch snapshots: no usage rate per person
-        num = terms[rate.numerator].astype("float64")
-        if rate.per_week:
-            num = num / terms["days"].where(terms["days"] > 0) * 7 if "days" in terms else np.nan
-        den = terms[rate.denominator].astype("float64")
-        out[rate.code] = num / den.where(den > 0)
-    return out
-
-
-def rate_status(value: float | None, rate: Rate) -> str | None:
-    """fail (< fail_below) · low (< benchmark) · ok · high (> benchmark ceiling) · None."""
-    if value is None or pd.isna(value):
-        return None
-    if rate.fail_below is not None and value < rate.fail_below:
-        return "fail"
-    if rate.benchmark_low is not None and value < rate.benchmark_low:
-        return "low"
-    if rate.benchmark_high is not None and value > rate.benchmark_high:
-        return "high"
-    return "ok"
 
 
 def compute_rates(session: Session, *, pilot_ids: list[int], start: date, end: date, by: str = "total",

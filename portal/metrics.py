@@ -30,10 +30,8 @@ from portal.i18n import label
 from portal.id_lists import among
 from portal.metric_engine import (
     BASES,
-    apply_rates,
     compute_rates,
     compute_terms,
-    rate_status,
     rates_from_totals,
     report_window,
     staff_daily_values,
@@ -42,6 +40,7 @@ from portal.metric_engine import (
     value_of,
     values_of,
 )
+from portal.metric_rates import apply_rates, rate_status
 from portal.query_frame import frame
 
 __all__ = ["compute_rates", "compute_terms", "frame", "labels", "missing_reports", "rate", "rate_status", "rates",

@@ -22,7 +22,8 @@ from models.pilot import Pilot, PilotTarget
 from models.playbook import Metric, Rate
 from portal import kpis as kpi_rules
 from portal.i18n import label
-from portal.metric_engine import apply_rates, compute_terms, to_display, values_of
+from portal.metric_engine import compute_terms, to_display, values_of
+from portal.metric_rates import apply_rates
 from portal.targets import metric_catalogue
 
 KEY_METRIC = "valid_adds"  # the week's headline number per pilot (summary chart, trend chart)
