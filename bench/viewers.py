@@ -1,18 +1,23 @@
 """Concurrent viewers: N real headless Chromium sessions (Playwright, Debian's chromium) open
-the staff leaderboard (the staff home page, my_ranking) at the same moment against one
-`streamlit run portal/server.py`; p50/p95 time-to-content for N = 1, 10, 20.
+the staff leaderboard at the same moment against one `streamlit run portal/server.py`; p50/p95
+time-to-content for N = 1, 10, 20.
 
     python -m bench.viewers --scale province [--sizes 1 10 20] [--rounds 3]
 
 Each viewer is a different staff member of the bank-wide contest with a user created through
 portal.users.create_user. They sign in first (untimed; the HttpOnly session cookie keeps them
-signed in), then all N reload at once; time-to-content = from the navigation start until the
-rank metric and the leaderboard table are visible. Floor, measured the same way in the same
-run: N sessions loading the sign-in page (Streamlit and the browser, no portal data), so the
-ratio shows what the portal adds under the same client load on the same 2 cores.
-Target (issue 10): p95 at N = 20 ≤ 2× the single-session time.
-Also per N: CPU seconds of one batch of loads spent by the server process and by the whole
-machine (/proc), which shows how much of the time the browsers themselves take.
+signed in), then all N load at once; time-to-content = from the navigation start until the
+ranking is visible. Two pages are measured, each against the same floor:
+  - `quick`: the phone ranking page staff open from WeCom (/m/ranking, portal/quick_ranking.py),
+    until its board table is there;
+  - `portal`: the portal's 我的排名 Streamlit page, until the rank metric and the leaderboard
+    table are visible.
+Floor, in the same run: N anonymous sessions loading the phone page's sign-in form (same
+server, same page shell, no portal data), so `× floor` shows what the portal adds under the
+same client load on the same 2 cores. Target (issue 10): p95 at N = 20 ≤ 2× the
+single-session time. Also per N and page: CPU seconds of one batch of loads spent by the server
+process and by the whole machine (/proc), which shows how much of the time the browsers
+themselves take, and the server's CPU per load, which bounds how many phones one server serves.
 
 Loopback only, bounded sizes (≤ 30) and timeouts; the server is always terminated.
 """
@@ -106,15 +111,20 @@ async def _sign_in(page, base: str, username: str, password: str) -> None:  # no
     raise RuntimeError(f"{username}: no session cookie after signing in")
 
 
-async def _load(page, base: str, content: bool) -> float:  # noqa: ANN001
-    """Seconds from navigation start to the leaderboard (or, for the floor, the sign-in form)."""
+KINDS = ("floor", "quick", "portal")
+
+
+async def _load(page, base: str, kind: str) -> float:  # noqa: ANN001
+    """Seconds from navigation start to the ranking (for the floor, the sign-in form)."""
+    from portal.quick_ranking import QUICK_PATH
+
     started = time.perf_counter()
-    await page.goto(base, wait_until="commit")
-    if content:
+    await page.goto(base if kind == "portal" else base + QUICK_PATH, wait_until="commit")
+    if kind == "portal":
         await page.get_by_text("我的名次").first.wait_for(timeout=LOAD_TIMEOUT_MS)
         await page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=LOAD_TIMEOUT_MS)
     else:
-        await page.get_by_role("button", name="登录").wait_for(timeout=LOAD_TIMEOUT_MS)
+        await page.locator("#board" if kind == "quick" else "#username").wait_for(timeout=LOAD_TIMEOUT_MS)
     return time.perf_counter() - started
 
 
@@ -130,13 +140,13 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
 
 
 async def _measure(base: str, usernames: list[str], password: str, sizes: list[int], rounds: int,
-                   server_pid: int) -> dict:
+                   server_pid: int, kinds: tuple[str, ...]) -> dict:
     """One browser; per viewer a context (its own cookies) with one tab that navigates again for
     every load — like a phone reopening the page — plus an anonymous tab per viewer for the floor.
-    Per size also the CPU seconds the server and the whole machine spent on the portal loads."""
+    The kinds take turns within each round, so a change in the machine's load weighs on all."""
     from playwright.async_api import async_playwright
 
-    out: dict = {"content": {}, "floor": {}, "cpu": {}}
+    out: dict = {kind: {} for kind in kinds} | {"cpu": {}}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -146,24 +156,31 @@ async def _measure(base: str, usernames: list[str], password: str, sizes: list[i
                 viewers.append(await context.new_page())
                 await _sign_in(viewers[-1], base, username, password)
                 anonymous.append(await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page())
-            await _load(viewers[0], base, True)  # warm-up: server imports, caches
-            await _load(anonymous[0], base, False)
+            for kind in kinds:  # warm-up: server imports, caches
+                await _load((anonymous if kind == "floor" else viewers)[0], base, kind)
             for n in sizes:
-                content, floor, server_cpu, machine_cpu = [], [], 0.0, 0.0
+                samples = {kind: [] for kind in kinds}
+                cpu = {kind: [0.0, 0.0] for kind in kinds}
                 for _ in range(rounds):
-                    floor += await asyncio.gather(*(_load(page, base, False) for page in anonymous[:n]))
-                    before = cpu_seconds(server_pid)
-                    content += await asyncio.gather(*(_load(page, base, True) for page in viewers[:n]))
-                    after = cpu_seconds(server_pid)
-                    server_cpu, machine_cpu = server_cpu + after[0] - before[0], machine_cpu + after[1] - before[1]
-                out["content"][n], out["floor"][n] = content, floor
-                out["cpu"][n] = {"server_s": round(server_cpu / rounds, 2), "machine_s": round(machine_cpu / rounds, 2)}
+                    for kind in kinds:
+                        pages = (anonymous if kind == "floor" else viewers)[:n]
+                        before = cpu_seconds(server_pid)
+                        samples[kind] += await asyncio.gather(*(_load(page, base, kind) for page in pages))
+                        after = cpu_seconds(server_pid)
+                        cpu[kind][0] += after[0] - before[0]
+                        cpu[kind][1] += after[1] - before[1]
+                for kind in kinds:
+                    out[kind][n] = samples[kind]
+                out["cpu"][n] = {kind: {"server_s": round(cpu[kind][0] / rounds, 3),
+                                        "machine_s": round(cpu[kind][1] / rounds, 3),
+                                        "server_ms_per_load": round(1000 * cpu[kind][0] / rounds / n, 1)}
+                                 for kind in kinds}
         finally:
             await browser.close()
     return out
 
 
-def run(scale: str, backend: str, sizes: list[int], rounds: int) -> dict:
+def run(scale: str, backend: str, sizes: list[int], rounds: int, kinds: tuple[str, ...] = KINDS) -> dict:
     from seed.demo import DEMO_PASSWORD
 
     sizes = sorted({min(MAX_VIEWERS, max(1, n)) for n in sizes})
@@ -173,20 +190,27 @@ def run(scale: str, backend: str, sizes: list[int], rounds: int) -> dict:
         folder = Path(tempfile.mkdtemp(prefix="pp-viewers-"))
         proc, base = start_server(url, folder / "server.log")
         try:
-            samples = asyncio.run(_measure(base, usernames, DEMO_PASSWORD, sizes, rounds, proc.pid))
+            samples = asyncio.run(_measure(base, usernames, DEMO_PASSWORD, sizes, rounds, proc.pid, kinds))
         finally:
             stop(proc)
-    rows = []
-    for n in sizes:
-        content, floor = summary(samples["content"][n]), summary(samples["floor"][n])
-        rows.append({"n": n, "content": content, "floor": floor, **samples["cpu"][n],
-                     "p95_x_floor": ratio(content["p95"], floor["p95"])})
-    single = rows[0]["content"]["p95"] if rows and rows[0]["n"] == 1 else None
-    for r in rows:
-        r["p95_x_single"] = ratio(r["content"]["p95"], single)
-    last = rows[-1]
-    return {"scale": scale, "backend": backend, "rounds": rounds, "target_x": TARGET_X, "sizes": rows,
-            "ok": last["n"] >= 20 and last["p95_x_single"] is not None and last["p95_x_single"] <= TARGET_X,
+    pages = {}
+    for kind in kinds:
+        if kind == "floor":
+            continue
+        rows = []
+        for n in sizes:
+            content, floor = summary(samples[kind][n]), summary(samples["floor"][n])
+            rows.append({"n": n, "content": content, "floor": floor, **samples["cpu"][n][kind],
+                         "floor_cpu": samples["cpu"][n]["floor"], "p95_x_floor": ratio(content["p95"], floor["p95"])})
+        single = rows[0]["content"]["p95"] if rows[0]["n"] == 1 else None
+        floor_single = rows[0]["floor"]["p95"] if rows[0]["n"] == 1 else None
+        for r in rows:
+            r["p95_x_single"] = ratio(r["content"]["p95"], single)
+            r["floor_p95_x_single"] = ratio(r["floor"]["p95"], floor_single)
+        last = rows[-1]
+        pages[kind] = {"sizes": rows, "ok": last["n"] >= 20 and last["p95_x_single"] is not None
+                       and last["p95_x_single"] <= TARGET_X}
+    return {"scale": scale, "backend": backend, "rounds": rounds, "target_x": TARGET_X, "pages": pages,
             "samples": samples}
 
 
@@ -194,19 +218,25 @@ def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 20])
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--quick-only", action="store_true", help="skip the portal's Streamlit page")
     args = p.parse_args()
     why = available()
     if why:
         raise SystemExit(f"cannot run: {why} (apt-get install chromium; pip install playwright)")
     backend = "postgres" if args.backend == "postgres" else "sqlite"
     info = machine(os.environ.get(datasets.PG_ENV) if backend == "postgres" else None)
-    result = run(args.scale, backend, args.sizes, args.rounds)
-    rows = [{"n": r["n"], "p50_s": r["content"]["p50"], "p95_s": r["content"]["p95"],
-             "floor_p95_s": r["floor"]["p95"], "p95_x_floor": r["p95_x_floor"], "p95_x_single": r["p95_x_single"],
-             "server_cpu_s": r["server_s"], "machine_cpu_s": r["machine_s"]} for r in result["sizes"]]
-    print_table(f"concurrent viewers · {args.scale} · {backend} · {args.rounds} rounds · target p95(20) ≤ "
-                f"{TARGET_X:g}× p95(1)", rows, ["n", "p50_s", "p95_s", "floor_p95_s", "p95_x_floor", "p95_x_single",
-                                         "server_cpu_s", "machine_cpu_s"])
+    kinds = ("floor", "quick") if args.quick_only else KINDS
+    result = run(args.scale, backend, args.sizes, args.rounds, kinds)
+    for kind, page in result["pages"].items():
+        rows = [{"n": r["n"], "p50_s": r["content"]["p50"], "p95_s": r["content"]["p95"],
+                 "p95_x_single": r["p95_x_single"], "floor_p95_s": r["floor"]["p95"],
+                 "floor_x_single": r["floor_p95_x_single"], "p95_x_floor": r["p95_x_floor"],
+                 "server_ms_per_load": r["server_ms_per_load"], "server_cpu_s": r["server_s"],
+                 "machine_cpu_s": r["machine_s"]} for r in page["sizes"]]
+        print_table(f"concurrent viewers · {kind} ranking page · {args.scale} · {backend} · {args.rounds} rounds · "
+                    f"target p95(20) ≤ {TARGET_X:g}× p95(1)", rows,
+                    ["n", "p50_s", "p95_s", "p95_x_single", "floor_p95_s", "floor_x_single", "p95_x_floor",
+                     "server_ms_per_load", "server_cpu_s", "machine_cpu_s"])
     info["loadavg_after"] = list(os.getloadavg())
     path = write_json(f"viewers-{args.scale}-{backend}", {"machine": info, **result}, out_dir=args.out)
     print(f"\n→ {path}")

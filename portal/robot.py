@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlmodel import Session
 
-from portal import audit, clock, contests, db, leaderboard
+from portal import audit, clock, contests, db, leaderboard, ranking_card
 from portal.access import Actor
 from portal.errors import ValidationFailed
 
@@ -27,8 +27,8 @@ def ranking_markdown(title: str, day: date, board, *, top: int) -> str:
     lines = [f"## {title}", f"> {day.isoformat()} 本周积分排行（前 {top} 名）", ""]
     for row in board[board["rank"] <= top].itertuples():
         medal = MEDALS.get(int(row.rank), f"{int(row.rank)}.")
-        move = f" ▲{row.move}" if row.move > 0 else (f" ▼{-row.move}" if row.move < 0 else "")
-        lines.append(f"{medal} {row.name}  **{row.points:g}** 分{move}")
+        move = ranking_card.move_text(int(row.move))
+        lines.append(f"{medal} {row.name}  **{ranking_card.points_text(row.points)}** 分{' ' + move if move else ''}")
     lines += ["", "<font color=\"comment\">只统计有效添加；详情请登录门户查看本人排名。</font>"]
     text = "\n".join(lines)
     while len(text.encode()) > MAX_BYTES:

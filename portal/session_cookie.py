@@ -21,10 +21,15 @@ async def exchange(request: Request) -> Response:
     if token is None:
         return Response(status_code=400)
     response = Response(status_code=204)
+    set_cookie(response, token)
+    return response
+
+
+def set_cookie(response: Response, token: str) -> None:
+    """The session token as an HttpOnly, same-site cookie for the whole origin."""
     settings = get_settings()
     response.set_cookie(COOKIE_NAME, token, max_age=settings.session_max_hours * 3600, path="/",
                         httponly=True, samesite="strict", secure=settings.cookie_secure)
-    return response
 
 
 async def clear(request: Request) -> Response:

@@ -106,3 +106,29 @@ def test_coach_signs_in_sees_home_refreshes_and_signs_out(server, tmp_path):
         page.reload()
         expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=30_000)
         browser.close()
+
+
+@pytest.mark.browser
+def test_staff_opens_the_phone_ranking_signs_in_there_and_out_again(server, tmp_path):
+    """The page staff open from WeCom: no Streamlit application, the portal's accounts."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(f"{server}/m/ranking")
+        page.get_by_label("用户名").fill("staff_demo")
+        page.get_by_label("密码").fill("Pilot#Demo2026")
+        page.get_by_role("button", name="登录").click()
+        expect(page.locator("#board tr.me")).to_have_count(1, timeout=30_000)
+        expect(page.get_by_text("我的名次")).to_be_visible()
+        assert page.evaluate("document.scripts.length") == 0
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+        page.screenshot(path=str(Path(os.environ.get("PORTAL_SCREENSHOT_DIR", tmp_path)) / "phone_ranking.png"),
+                        full_page=True)
+        page.reload()
+        expect(page.locator("#board tr.me")).to_have_count(1, timeout=30_000)
+        page.get_by_role("button", name="退出登录").click()
+        expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=30_000)
+        assert not [c for c in page.context.cookies() if c["name"] == "pp_session"]
+        browser.close()

@@ -21,6 +21,8 @@ def test_staff_home_shows_own_rank_and_points(demo_db):
     assert ("本周积分" in labels or "上周积分" in labels) and "距上一名还差" in labels
     me_rows = at.dataframe[0].value
     assert me_rows["me"].sum() == 1 and len(me_rows) <= 15
+    # The link to the phone page (portal/quick_ranking.py) opens the contest shown here.
+    assert [b.proto.url for b in at.get("link_button")] == ["/m/ranking?contest=1"]
 
 
 def test_staff_cannot_open_another_contest(demo_db):
