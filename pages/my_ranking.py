@@ -17,6 +17,7 @@ week, last_monday = board_cache.current_week(contest_id, today)
 showing_last_week = last_monday is not None
 today_board = board_cache.board(contest_id, "today", None, today)
 me = web.load(leaderboard.my_standing, contest_id=contest_id, week=week, today=today_board,
+              teams=board_cache.teams(week),
               keyed_by=(contest_id, today, board_cache.stamp(week, today_board)))
 view = ranking_card.card(me, lang=web.lang(), last_week=showing_last_week, inert=web.plain)
 st.caption(view["contest"])

@@ -167,6 +167,11 @@ def shared_board(session: Session, *, contest_id: int, period: str, week_of: dat
     return board(session, session.get(Contest, contest_id), period, on=on, week_of=week_of)
 
 
+def shared_teams(session: Session, *, contest_id: int, people: pd.DataFrame) -> pd.DataFrame:
+    """teams_of an unfiltered board, shareable like it (team names and per-member points only)."""
+    return teams_of(session, session.get(Contest, contest_id), people)
+
+
 def leaderboard(session: Session, *, actor: Actor, contest_id: int, period: str = "week",
                 week_of: date | None = None) -> pd.DataFrame:
     contest = contests.require_contest(session, actor, contest_id, action="contests.leaderboard")
@@ -264,10 +269,11 @@ def my_contests(session: Session, *, actor: Actor) -> dict[int, str]:
 
 
 def my_standing(session: Session, *, actor: Actor, contest_id: int, top: int = 10, around: int = 2,
-                week: pd.DataFrame | None = None, today: pd.DataFrame | None = None) -> dict:
+                week: pd.DataFrame | None = None, today: pd.DataFrame | None = None,
+                teams: pd.DataFrame | None = None) -> dict:
     """Rank, points today / this week, gap to the next place, top N plus me ± 2, my team,
     this week's opponent, my badges. Defaults to this week; names beyond top N hidden.
-    `week`/`today` may be passed in from the shared board cache."""
+    `week`/`today` and the teams of `week` may be passed in from the shared board cache."""
     require_role(actor, Role.staff, action="contests.mine")
     contest = contests.require_contest(session, actor, contest_id, action="contests.mine")
     week = board(session, contest, "week") if week is None else week
@@ -280,7 +286,7 @@ def my_standing(session: Session, *, actor: Actor, contest_id: int, top: int = 1
     near = week.iloc[max(0, position - around): position + around + 1]
     visible = hide_names(pd.concat([week.head(top), near]).drop_duplicates("staff_id"), contest.show_names_top,
                          actor)
-    teams = teams_of(session, contest, week)
+    teams = teams_of(session, contest, week) if teams is None else teams
     team_row = teams[teams["team_id"] == me["team_id"]] if pd.notna(me["team_id"]) else teams.iloc[0:0]
     opponent = None
     monday = week_start(clock.today())

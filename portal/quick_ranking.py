@@ -84,7 +84,7 @@ def ranking(token: str | None, contest: str | None) -> tuple[int, str]:
             week, last_monday = board_cache.current_week(contest_id, today)
             last_week = last_monday is not None
             me = db.run(leaderboard.my_standing, write=False, actor=actor, contest_id=contest_id, week=week,
-                        today=board_cache.board(contest_id, "today", None, today))
+                        today=board_cache.board(contest_id, "today", None, today), teams=board_cache.teams(week))
         else:  # the service refuses (and audits) a contest this staff member is not in
             me = db.run(leaderboard.my_standing, write=False, actor=actor, contest_id=contest_id)
     except PortalError as exc:

@@ -164,3 +164,20 @@ def test_the_page_speaks_the_users_language(client, demo_db):
     sign_in(client, "staff_demo")
     page = client.get(quick_ranking.QUICK_PATH).text
     assert 'lang="en"' in page and "My rank" in page and "我的名次" not in page
+
+
+def test_shared_teams_follow_the_board_they_were_made_from(demo_db):
+    board_cache.board.clear()
+    board_cache._teams.clear()
+    today = clock.today()
+    week = board_cache.board(1, "week", None, today)
+    with Session(demo_db) as s:
+        expected = leaderboard.teams_of(s, s.get(Contest, 1), week)
+    assert board_cache.teams(week).equals(expected) and len(expected) > 1
+    # A recomputed board (new points) gets its own teams, never the previous board's.
+    moved = week.assign(points=week["points"].where(week["team_id"] != expected["team_id"].iloc[-1], 10_000))
+    moved.attrs = {**week.attrs, board_cache.COMPUTED_AT: week.attrs[board_cache.COMPUTED_AT] + 1}
+    assert board_cache.teams(moved)["team_id"].iloc[0] == expected["team_id"].iloc[-1]
+    assert board_cache.teams(week).equals(expected)
+    board_cache.board.clear()
+    board_cache._teams.clear()
