@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from portal import board_cache, clock, leaderboard, ranking_card, web
-from portal.quick_ranking import QUICK_PATH
+from portal import board_cache, clock, leaderboard, navigation, ranking_card, web
 
 actor = web.page("my_ranking")
 choices = web.load(leaderboard.my_contests)
@@ -51,4 +50,4 @@ with st.expander(web.t("contests.my_breakdown")):
                  column_config={"rule": web.t("contests.col.rule"), "quantity": web.t("contests.col.quantity"),
                                 "points": web.t("contests.col.points")})
 st.caption(view["fair_play"])
-st.link_button(web.t("quick.open"), f"{QUICK_PATH}?contest={contest_id}")
+st.link_button(web.t("quick.open"), f"{navigation.PHONE_RANKING_PATH}?contest={contest_id}")

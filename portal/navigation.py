@@ -50,6 +50,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("account", ALL_ROLES, "nav.sec.me", ":material/person:"),
 )
 HOME = {"hq": "portfolio", "coach": "today", "branch_lead": "pilot_overview", "staff": "my_ranking"}
+# The phone ranking page beside the Streamlit pages (portal/quick_ranking.py serves it).
+PHONE_RANKING_PATH = "/m/ranking"
 
 
 def pages_for(role: str) -> list[PageSpec]:

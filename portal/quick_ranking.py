@@ -20,14 +20,24 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from models.org import Role
-from portal import PACKAGE_DIR, auth, board_cache, clock, db, leaderboard, ranking_card, session_cookie
+from portal import (
+    PACKAGE_DIR,
+    auth,
+    board_cache,
+    clock,
+    db,
+    leaderboard,
+    navigation,
+    ranking_card,
+    session_cookie,
+)
 from portal.errors import NotFound, PermissionDenied, PortalError, StorageError
 from portal.i18n import translate
 from portal.settings import get_settings
 
-QUICK_PATH = "/m/ranking"
-SIGNIN_PATH = "/m/ranking/signin"
-SIGNOUT_PATH = "/m/ranking/signout"
+QUICK_PATH = navigation.PHONE_RANKING_PATH
+SIGNIN_PATH = f"{QUICK_PATH}/signin"
+SIGNOUT_PATH = f"{QUICK_PATH}/signout"
 PORTAL_PAGE = "/my_ranking"  # the full page (points breakdown, contest choice) in the portal
 MAX_FORM_BYTES = 4096
 # Per-user and never cached; no script, no frames, forms only to this origin.

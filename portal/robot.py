@@ -16,20 +16,24 @@ from sqlmodel import Session
 from portal import audit, clock, contests, db, leaderboard, ranking_card
 from portal.access import Actor
 from portal.errors import ValidationFailed
+from portal.navigation import PHONE_RANKING_PATH
+from portal.settings import get_settings
 
 TIMEOUT_SECONDS = 5
 MAX_BYTES = 4096  # the robot's markdown content limit
 MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
 
 
-def ranking_markdown(title: str, day: date, board, *, top: int) -> str:
-    """Top N by this week's points; ties share a place. Names beyond top N never leave the bank."""
+def ranking_markdown(title: str, day: date, board, *, top: int, link: str = "") -> str:
+    """Top N by this week's points; ties share a place. Names beyond top N never leave the bank.
+    `link`: the phone ranking page, where each reader sees their own place."""
     lines = [f"## {title}", f"> {day.isoformat()} 本周积分排行（前 {top} 名）", ""]
     for row in board[board["rank"] <= top].itertuples():
         medal = MEDALS.get(int(row.rank), f"{int(row.rank)}.")
         move = ranking_card.move_text(int(row.move))
         lines.append(f"{medal} {row.name}  **{ranking_card.points_text(row.points)}** 分{' ' + move if move else ''}")
-    lines += ["", "<font color=\"comment\">只统计有效添加；详情请登录门户查看本人排名。</font>"]
+    footer = f"[打开手机排名页查看本人名次]({link})" if link else "详情请登录门户查看本人排名。"
+    lines += ["", f"<font color=\"comment\">只统计有效添加；</font>{footer}"]
     text = "\n".join(lines)
     while len(text.encode()) > MAX_BYTES:
         lines.pop(-3)
@@ -65,8 +69,10 @@ def prepare(session: Session, *, actor: Actor, contest_id: int, top: int = 10) -
     contest = contests.require_contest(session, actor, contest_id, manage=True, action="contests.push")
     if not contest.webhook_url:
         raise ValidationFailed("contests.err_no_webhook")
+    public = get_settings().public_url.rstrip("/")
     text = ranking_markdown(contest.name, clock.today(), leaderboard.board(session, contest, "week"),
-                            top=min(top, contest.show_names_top or top))
+                            top=min(top, contest.show_names_top or top),
+                            link=f"{public}{PHONE_RANKING_PATH}?contest={contest.id}" if public else "")
     return contest.webhook_url, text
 
 

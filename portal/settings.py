@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # Cookie flag for the persistent-login cookie; set true behind HTTPS.
     cookie_secure: bool = False
     upload_max_bytes: int = 10 * 1024 * 1024
+    # Where staff reach the portal (e.g. https://pilot.bank.example); when set, the ranking the
+    # WeCom robot posts links to the phone ranking page there.
+    public_url: str = Field(default="", pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -87,3 +87,29 @@ def test_markdown_keeps_within_limit_and_top_n():
     assert len(text.encode()) <= robot.MAX_BYTES and text.startswith("## 积分赛")
     short = robot.ranking_markdown("积分赛", pd.Timestamp("2026-11-18").date(), board, top=3)
     assert short.count(" 分") == 3 and "🥇" in short and "▲1" in short and "▼1" in short
+
+
+def test_the_pushed_ranking_links_to_the_phone_page_when_the_public_address_is_set(demo_db, monkeypatch):
+    from sqlmodel import Session
+
+    from models.contests import Contest
+    from portal import db, settings
+    from portal.access import CLI_ACTOR
+
+    with Session(demo_db) as s:
+        contest = s.get(Contest, 1)
+        contest.webhook_url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=test"
+        s.add(contest)
+        s.commit()
+    _url, text = db.run(robot.prepare, write=False, actor=CLI_ACTOR, contest_id=1)
+    assert "/m/ranking" not in text and "登录门户" in text
+    monkeypatch.setenv("PORTAL_PUBLIC_URL", "https://pilot.bank.example/")
+    settings.get_settings.cache_clear()
+    _url, text = db.run(robot.prepare, write=False, actor=CLI_ACTOR, contest_id=1)
+    assert text.endswith("[打开手机排名页查看本人名次](https://pilot.bank.example/m/ranking?contest=1)")
+    monkeypatch.setenv("PORTAL_PUBLIC_URL", "javascript:alert(1)")
+    settings.get_settings.cache_clear()
+    with pytest.raises(ValueError):
+        settings.get_settings()
+    monkeypatch.delenv("PORTAL_PUBLIC_URL")
+    settings.get_settings.cache_clear()
