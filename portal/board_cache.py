@@ -22,14 +22,15 @@ def board(contest_id: int, period: str, week_of: date | None, on: date) -> pd.Da
     df = db.run(leaderboard.shared_board, write=False, contest_id=contest_id, period=period, week_of=week_of,
                 on=on)
     df.attrs[COMPUTED_AT] = time.time()  # travels with every copy the cache hands out
-    df.attrs[BOARD_KEY] = (contest_id, period, week_of, on)
+    # Plain JSON values: Streamlit writes a frame's attrs into the Arrow table it sends.
+    df.attrs[BOARD_KEY] = [contest_id, period, str(week_of), on.isoformat()]
     return df
 
 
 def teams(people: pd.DataFrame) -> pd.DataFrame:
     """The teams ranked from one of these shared boards, made once per board for all viewers
     (grouping thousands of participants per viewer was 40 % of the phone page's server time)."""
-    return _teams(people.attrs[BOARD_KEY], people.attrs[COMPUTED_AT], people)
+    return _teams(tuple(people.attrs[BOARD_KEY]), people.attrs[COMPUTED_AT], people)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=512, show_spinner=False)
