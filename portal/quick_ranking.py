@@ -63,27 +63,26 @@ def _page(status: int, lang: str, **context: object) -> tuple[int, str]:
     html = _templates.get_template("quick_ranking.html").render(
         lang=lang, t=t, paths={"self": QUICK_PATH, "signin": SIGNIN_PATH, "signout": SIGNOUT_PATH,
                                "portal": PORTAL_PAGE},
-        **{"view": None, "notice": None, "error": None, "signin": False, "signed_in": True, "contests": {},
-           **context})
+        **{"view": None, "notice": None, "error": None, "signin": False, "contests": {}, **context})
     return status, html
 
 
-def signin_page(*, error: str | None = None, status: int = 200) -> tuple[int, str]:
-    return _page(status, get_settings().default_language, signin=True, signed_in=False, error=error)
+def signin_page(*, error: str | None = None, notice: str | None = None, status: int = 200) -> tuple[int, str]:
+    return _page(status, get_settings().default_language, signin=True, error=error, notice=notice)
 
 
 def ranking(token: str | None, contest: str | None) -> tuple[int, str]:
     """(HTTP status, page) for whoever holds the session `token`: the sign-in form, a notice,
     or the standing in one of the staff member's contests (`contest`: its id, else the first)."""
     actor = db.run(auth.resolve, write=True, token=token) if token else None
-    if actor is None:
-        return signin_page()
+    if actor is None:  # a cookie that no longer works: timed out, signed out elsewhere, disabled
+        return signin_page(notice=translate(get_settings().default_language, "login.expired") if token else None)
     lang = actor.language
     if actor.role != Role.staff:
         return _page(403, lang, notice=translate(lang, "quick.not_staff"))
     try:
         choices = db.run(leaderboard.my_contests, write=False, actor=actor)
-        if contest is not None and not (contest.isdigit() and len(contest) <= 12):
+        if contest is not None and not (contest.isascii() and contest.isdigit() and len(contest) <= 12):
             return _page(400, lang, notice=translate(lang, "quick.bad_contest"), contests=choices)
         if contest is None and not choices:
             return _page(200, lang, notice=translate(lang, "contests.none_for_me"))

@@ -49,7 +49,7 @@ def actor_of(engine, username: str):  # noqa: ANN001, ANN201
 def test_anonymous_visitor_gets_the_sign_in_form_and_no_figures(client):
     page = client.get(quick_ranking.QUICK_PATH)
     assert page.status_code == 200
-    assert 'name="password"' in page.text and 'id="board"' not in page.text
+    assert 'name="password"' in page.text and 'id="board"' not in page.text and "会话已超时" not in page.text
     assert page.headers["cache-control"] == "no-store"
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert "<script" not in page.text  # the page runs no script at all
@@ -126,6 +126,7 @@ def test_other_roles_bad_and_foreign_contests_are_refused(client, demo_db):
     client.cookies.clear()
     sign_in(client, "staff_demo")
     assert client.get(quick_ranking.QUICK_PATH, params={"contest": "1 OR 1=1"}).status_code == 400
+    assert client.get(quick_ranking.QUICK_PATH, params={"contest": "１"}).status_code == 400  # full-width digit
     assert client.get(quick_ranking.QUICK_PATH, params={"contest": "999999"}).status_code == 404
     client.cookies.clear()
     with Session(demo_db) as s:  # a staff member of another sub-branch, not in the demo contest
@@ -151,7 +152,8 @@ def test_sign_out_revokes_the_session_and_a_disabled_account_sees_the_form(clien
     assert bye.status_code == 303 and f'{COOKIE_NAME}=""' in bye.headers["set-cookie"]
     assert db.run(auth.resolve, token=token) is None
     client.cookies.set(COOKIE_NAME, token)  # a copied cookie no longer works either
-    assert 'name="password"' in client.get(quick_ranking.QUICK_PATH).text
+    again = client.get(quick_ranking.QUICK_PATH).text
+    assert 'name="password"' in again and "会话已超时或已退出" in again
 
     sign_in(client, "staff_demo")
     db.run(users.update_user, actor=CLI_ACTOR, username="staff_demo", active=False)
