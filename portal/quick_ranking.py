@@ -63,26 +63,39 @@ def _page(status: int, lang: str, **context: object) -> tuple[int, str]:
     html = _templates.get_template("quick_ranking.html").render(
         lang=lang, t=t, paths={"self": QUICK_PATH, "signin": SIGNIN_PATH, "signout": SIGNOUT_PATH,
                                "portal": PORTAL_PAGE},
-        **{"view": None, "notice": None, "error": None, "signin": False, "contests": {}, **context})
+        **{"view": None, "notice": None, "error": None, "signin": False, "contests": {}, "contest_param": None,
+           **context})
     return status, html
 
 
-def signin_page(*, error: str | None = None, notice: str | None = None, status: int = 200) -> tuple[int, str]:
-    return _page(status, get_settings().default_language, signin=True, error=error, notice=notice)
+def _contest_param(value: str | None) -> str | None:
+    """A contest number as the URL or the form carries it, or None: ASCII digits only
+    (int() would also take full-width and other Unicode digits)."""
+    return value if value is not None and value.isascii() and value.isdigit() and len(value) <= 12 else None
+
+
+def signin_page(*, error: str | None = None, notice: str | None = None, status: int = 200,
+                contest: str | None = None) -> tuple[int, str]:
+    return _page(status, get_settings().default_language, signin=True, error=error, notice=notice,
+                 contest_param=_contest_param(contest))
 
 
 def ranking(token: str | None, contest: str | None) -> tuple[int, str]:
     """(HTTP status, page) for whoever holds the session `token`: the sign-in form, a notice,
     or the standing in one of the staff member's contests (`contest`: its id, else the first)."""
-    actor = db.run(auth.resolve, write=True, token=token) if token else None
+    default = get_settings().default_language
+    try:
+        actor = db.run(auth.resolve, write=True, token=token) if token else None
+    except PortalError as exc:  # e.g. the database cannot be written
+        return _page(STATUS.get(type(exc), 400), default, notice=translate(default, exc.key, **exc.params))
     if actor is None:  # a cookie that no longer works: timed out, signed out elsewhere, disabled
-        return signin_page(notice=translate(get_settings().default_language, "login.expired") if token else None)
+        return signin_page(notice=translate(default, "login.expired") if token else None, contest=contest)
     lang = actor.language
     if actor.role != Role.staff:
         return _page(403, lang, notice=translate(lang, "quick.not_staff"))
     try:
         choices = db.run(leaderboard.my_contests, write=False, actor=actor)
-        if contest is not None and not (contest.isascii() and contest.isdigit() and len(contest) <= 12):
+        if contest is not None and _contest_param(contest) is None:
             return _page(400, lang, notice=translate(lang, "quick.bad_contest"), contests=choices)
         if contest is None and not choices:
             return _page(200, lang, notice=translate(lang, "contests.none_for_me"))
@@ -108,19 +121,28 @@ def _response(shown: tuple[int, str]) -> Response:
 
 
 def _same_origin(request: Request) -> bool:
-    """A sign-in or sign-out form posted from another site is refused (login CSRF)."""
+    """A sign-in or sign-out form posted from another site is refused (login CSRF): the
+    origin must be this server as addressed, or the public address behind the bank's proxy."""
     origin = request.headers.get("origin") or request.headers.get("referer")
-    return origin is None or urlsplit(origin).netloc == request.headers.get("host", "")
+    if origin is None:
+        return True
+    ours = {request.headers.get("host", ""), urlsplit(get_settings().public_url).netloc} - {""}
+    return urlsplit(origin).netloc in ours
 
 
-async def _form(request: Request) -> dict[str, str] | None:
+async def _form(request: Request) -> tuple[int, dict[str, str]]:
+    """(200, fields), or (413, {}) for a body over MAX_FORM_BYTES, (400, {}) for more fields
+    than the form has."""
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            return None
-    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
-    return {k: v[0] for k, v in fields.items()}
+            return 413, {}
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
+    except ValueError:
+        return 400, {}
+    return 200, {k: v[0] for k, v in fields.items()}
 
 
 async def page(request: Request) -> Response:
@@ -131,20 +153,23 @@ async def page(request: Request) -> Response:
 async def signin(request: Request) -> Response:
     if not _same_origin(request):
         return _response(signin_page(status=403))
-    form = await _form(request)
-    if form is None:
-        return _response(signin_page(status=413))
+    status, form = await _form(request)
+    if status != 200:
+        return _response(signin_page(status=status))
+    contest = _contest_param(form.get("contest"))
     try:
         result = await run_in_threadpool(db.run, auth.login, username=form.get("username", "")[:64],
                                          password=form.get("password", "")[:128])
         token = await run_in_threadpool(db.run, auth.exchange_handoff, code=result.handoff) if result.ok else None
     except PortalError as exc:
         lang = get_settings().default_language
-        return _response(signin_page(error=translate(lang, exc.key, **exc.params), status=503))
+        return _response(signin_page(error=translate(lang, exc.key, **exc.params), status=503, contest=contest))
     if token is None:
         lang = get_settings().default_language
-        return _response(signin_page(error=translate(lang, "auth.invalid"), status=401))
-    response = RedirectResponse(QUICK_PATH, status_code=303, headers={"Cache-Control": "no-store"})
+        return _response(signin_page(error=translate(lang, "auth.invalid"), status=401, contest=contest))
+    # Back to the contest a robot's link named, if any.
+    target = f"{QUICK_PATH}?contest={contest}" if contest else QUICK_PATH
+    response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
     session_cookie.set_cookie(response, token)
     return response
 

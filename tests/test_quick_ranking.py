@@ -98,6 +98,9 @@ def test_wrong_password_cross_site_and_oversized_forms_set_no_cookie(client, dem
     huge = client.post(quick_ranking.SIGNIN_PATH, content=b"username=" + b"x" * 10_000,
                        headers={"Origin": BASE, "Content-Type": "application/x-www-form-urlencoded"})
     assert huge.status_code == 413 and "set-cookie" not in huge.headers
+    crowded = client.post(quick_ranking.SIGNIN_PATH, content=b"a=1&b=2&c=3&d=4&e=5",
+                          headers={"Origin": BASE, "Content-Type": "application/x-www-form-urlencoded"})
+    assert crowded.status_code == 400 and "set-cookie" not in crowded.headers
     with Session(demo_db) as s:  # neither reached the account check
         assert len(s.exec(select(AuditLog).where(AuditLog.action == "auth.login_failed")).all()) == 1
     assert client.get(quick_ranking.QUICK_PATH).text.count('name="password"') == 1
@@ -183,3 +186,44 @@ def test_shared_teams_follow_the_board_they_were_made_from(demo_db):
     assert board_cache.teams(week).equals(expected)
     board_cache.board.clear()
     board_cache._teams.clear()
+
+
+def test_a_robot_link_survives_signing_in_and_the_public_address_counts_as_this_origin(client, monkeypatch):
+    from portal import settings
+
+    form = client.get(quick_ranking.QUICK_PATH, params={"contest": "1"}).text
+    assert '<input type="hidden" name="contest" value="1">' in form
+    monkeypatch.setenv("PORTAL_PUBLIC_URL", "https://pilot.bank.example")
+    settings.get_settings.cache_clear()
+    try:
+        answer = client.post(quick_ranking.SIGNIN_PATH,
+                             data={"username": "staff_demo", "password": PASSWORD, "contest": "1"},
+                             headers={"Origin": "https://pilot.bank.example"})
+    finally:
+        monkeypatch.delenv("PORTAL_PUBLIC_URL")
+        settings.get_settings.cache_clear()
+    assert answer.status_code == 303 and answer.headers["location"] == f"{quick_ranking.QUICK_PATH}?contest=1"
+
+
+def test_a_participant_added_after_the_boards_were_shared_is_ranked_afresh(client, demo_db):
+    sign_in(client, "staff_demo")
+    actor = actor_of(demo_db, "staff_demo")
+    week, _ = board_cache.current_week(1, clock.today())
+    stale = week[week["staff_id"] != actor.staff_id]  # as if cached before they joined
+    me = db.run(leaderboard.my_standing, write=False, actor=actor, contest_id=1, week=stale,
+                today=board_cache.board(1, "today", None, clock.today()), teams=board_cache.teams(week))
+    fresh = db.run(leaderboard.my_standing, write=False, actor=actor, contest_id=1)
+    assert me["participants"] == fresh["participants"] == len(week) and me["rank"] == fresh["rank"]
+    assert me["team"] == fresh["team"]
+
+
+def test_a_database_that_cannot_be_written_answers_503_with_a_message(client, monkeypatch):
+    from portal.errors import StorageError
+
+    def broken(session, *, token):  # noqa: ANN001, ANN202
+        raise StorageError("db.err_readonly")
+
+    monkeypatch.setattr(quick_ranking.auth, "resolve", broken)
+    client.cookies.set(COOKIE_NAME, "some-token")
+    page = client.get(quick_ranking.QUICK_PATH)
+    assert page.status_code == 503 and 'id="board"' not in page.text and "db.err_readonly" not in page.text

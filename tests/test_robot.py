@@ -103,13 +103,15 @@ def test_the_pushed_ranking_links_to_the_phone_page_when_the_public_address_is_s
         s.commit()
     _url, text = db.run(robot.prepare, write=False, actor=CLI_ACTOR, contest_id=1)
     assert "/m/ranking" not in text and "登录门户" in text
-    monkeypatch.setenv("PORTAL_PUBLIC_URL", "https://pilot.bank.example/")
-    settings.get_settings.cache_clear()
-    _url, text = db.run(robot.prepare, write=False, actor=CLI_ACTOR, contest_id=1)
-    assert text.endswith("[打开手机排名页查看本人名次](https://pilot.bank.example/m/ranking?contest=1)")
-    monkeypatch.setenv("PORTAL_PUBLIC_URL", "javascript:alert(1)")
-    settings.get_settings.cache_clear()
-    with pytest.raises(ValueError):
-        settings.get_settings()
-    monkeypatch.delenv("PORTAL_PUBLIC_URL")
-    settings.get_settings.cache_clear()
+    try:
+        monkeypatch.setenv("PORTAL_PUBLIC_URL", "https://pilot.bank.example/")
+        settings.get_settings.cache_clear()
+        _url, text = db.run(robot.prepare, write=False, actor=CLI_ACTOR, contest_id=1)
+        assert text.endswith("[打开手机排名页查看本人名次](https://pilot.bank.example/m/ranking?contest=1)")
+        monkeypatch.setenv("PORTAL_PUBLIC_URL", "javascript:alert(1)")
+        settings.get_settings.cache_clear()
+        with pytest.raises(ValueError):
+            settings.get_settings()
+    finally:  # the database fixture's teardown reads the settings again
+        monkeypatch.delenv("PORTAL_PUBLIC_URL")
+        settings.get_settings.cache_clear()
