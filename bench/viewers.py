@@ -120,10 +120,10 @@ IDLE_POLL_S = 0.25
 
 async def _load(page, base: str, kind: str) -> float:  # noqa: ANN001
     """Seconds from navigation start to the ranking (for the floor, the sign-in form)."""
-    from portal.quick_ranking import QUICK_PATH
+    from portal.navigation import PHONE_RANKING_PATH
 
     started = time.perf_counter()
-    await page.goto(base if kind.startswith("portal") else base + QUICK_PATH, wait_until="commit")
+    await page.goto(base if kind.startswith("portal") else base + PHONE_RANKING_PATH, wait_until="commit")
     if kind == "portal":
         await page.get_by_text("我的名次").first.wait_for(timeout=LOAD_TIMEOUT_MS)
         await page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=LOAD_TIMEOUT_MS)

@@ -12,12 +12,9 @@ if not choices:
 contest_id = st.selectbox(web.t("contests.contest"), list(choices), format_func=choices.get) \
     if len(choices) > 1 else next(iter(choices))
 today = clock.today()
-week, last_monday = board_cache.current_week(contest_id, today)
-showing_last_week = last_monday is not None
-today_board = board_cache.board(contest_id, "today", None, today)
-me = web.load(leaderboard.my_standing, contest_id=contest_id, week=week, today=today_board,
-              teams=board_cache.teams(week),
-              keyed_by=(contest_id, today, board_cache.stamp(week, today_board)))
+boards, showing_last_week = board_cache.standing_boards(contest_id, today)
+me = web.load(leaderboard.my_standing, contest_id=contest_id, **boards,
+              keyed_by=(contest_id, today, board_cache.stamp(boards["week"], boards["today"])))
 view = ranking_card.card(me, lang=web.lang(), last_week=showing_last_week, inert=web.plain)
 st.caption(view["contest"])
 if view["last_week_note"]:

@@ -39,6 +39,15 @@ def _teams(key: tuple, computed_at: float, _people: pd.DataFrame) -> pd.DataFram
     return db.run(leaderboard.shared_teams, write=False, contest_id=key[0], people=_people)
 
 
+def standing_boards(contest_id: int, on: date) -> tuple[dict[str, pd.DataFrame], bool]:
+    """The shared boards leaderboard.my_standing reads — the week shown (last week early in an
+    empty week, see current_week), today's and the week's teams — as its keyword arguments,
+    and whether the week shown is last week."""
+    week, last_monday = current_week(contest_id, on)
+    return {"week": week, "today": board(contest_id, "today", None, on), "teams": teams(week)}, \
+        last_monday is not None
+
+
 def stamp(*boards: pd.DataFrame) -> tuple:
     """What identifies these shared boards: when each was computed. A viewer's reads made from
     them (web.load(keyed_by=…)) are redone as soon as any of them is recomputed."""

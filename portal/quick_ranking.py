@@ -102,11 +102,8 @@ def ranking(token: str | None, contest: str | None) -> tuple[int, str]:
         contest_id = next(iter(choices)) if contest is None else int(contest)
         last_week = False
         if contest_id in choices:  # the shared boards are only read for one of the viewer's contests
-            today = clock.today()
-            week, last_monday = board_cache.current_week(contest_id, today)
-            last_week = last_monday is not None
-            me = db.run(leaderboard.my_standing, write=False, actor=actor, contest_id=contest_id, week=week,
-                        today=board_cache.board(contest_id, "today", None, today), teams=board_cache.teams(week))
+            boards, last_week = board_cache.standing_boards(contest_id, clock.today())
+            me = db.run(leaderboard.my_standing, write=False, actor=actor, contest_id=contest_id, **boards)
         else:  # the service refuses (and audits) a contest this staff member is not in
             me = db.run(leaderboard.my_standing, write=False, actor=actor, contest_id=contest_id)
     except PortalError as exc:
@@ -157,15 +154,14 @@ async def signin(request: Request) -> Response:
     if status != 200:
         return _response(signin_page(status=status))
     contest = _contest_param(form.get("contest"))
+    lang = get_settings().default_language
     try:
         result = await run_in_threadpool(db.run, auth.login, username=form.get("username", "")[:64],
                                          password=form.get("password", "")[:128])
         token = await run_in_threadpool(db.run, auth.exchange_handoff, code=result.handoff) if result.ok else None
     except PortalError as exc:
-        lang = get_settings().default_language
         return _response(signin_page(error=translate(lang, exc.key, **exc.params), status=503, contest=contest))
     if token is None:
-        lang = get_settings().default_language
         return _response(signin_page(error=translate(lang, "auth.invalid"), status=401, contest=contest))
     # Back to the contest a robot's link named, if any.
     target = f"{QUICK_PATH}?contest={contest}" if contest else QUICK_PATH
